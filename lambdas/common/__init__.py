@@ -1,0 +1,1 @@
+"""Shared runtime code: Powertools setup, AWS clients, safety library."""

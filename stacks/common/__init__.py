@@ -1,0 +1,1 @@
+"""Building blocks shared by every stack: secure defaults, least-privilege grants, metrics."""

@@ -1,0 +1,43 @@
+"""`AlarmTopic`: where every alarm of the kit goes."""
+
+from __future__ import annotations
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_sns as sns
+from aws_cdk import aws_sns_subscriptions as subscriptions
+from constructs import Construct
+
+from stacks.common.kms_key import KitKey
+
+
+class AlarmTopic(Construct):
+    """KMS-encrypted, TLS-only SNS topic with an optional email subscription."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, key: KitKey, email: str | None = None) -> None:
+        super().__init__(scope, construct_id)
+        self.topic = sns.Topic(self, "Topic", master_key=key.key, enforce_ssl=True, display_name="Journey kit alarms")
+        # CloudWatch alarms publish to an encrypted topic only if the service may use the key.
+        key.allow_service(
+            f"CloudWatchAlarmsPublishTo{cdk.Names.unique_id(self)}",
+            "cloudwatch.amazonaws.com",
+            source_arn=cdk.Stack.of(self).format_arn(
+                service="cloudwatch", resource="alarm", resource_name="*", arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+            ),
+        )
+        if email:
+            self.topic.add_subscription(subscriptions.EmailSubscription(email))
+
+    @property
+    def topic_arn(self) -> str:
+        return self.topic.topic_arn
+
+    def notify(self, alarm: cloudwatch.Alarm) -> None:
+        """Send both ALARM and OK transitions, so on-call sees recovery too."""
+        action = cw_actions.SnsAction(self.topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+
+    def metric_number_of_notifications_failed(self, **kwargs: object) -> cloudwatch.Metric:
+        return self.topic.metric_number_of_notifications_failed(**kwargs)  # type: ignore[arg-type]

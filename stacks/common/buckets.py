@@ -1,0 +1,168 @@
+"""S3 building blocks: the access-log bucket and `SecureBucket` for every data store."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.common.kms_key import KitKey
+from stacks.common.nag import acknowledge, acknowledge_all, each_pack
+from stacks.common.stage_policy import StagePolicy
+
+REPLICATION_REASON = (
+    "Cross-region replication is a disaster-recovery choice per deployment (a second region, "
+    "bucket and key); versioning and RETAIN in prod protect against deletion within the region."
+)
+
+
+def _secure_defaults(stage: StagePolicy) -> dict[str, object]:
+    return {
+        "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
+        "enforce_ssl": True,
+        "minimum_tls_version": 1.2,
+        "object_ownership": s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+        "versioned": True,
+        "removal_policy": stage.removal_policy,
+        "auto_delete_objects": stage.auto_delete_objects,
+    }
+
+
+class AccessLogBucket(Construct):
+    """Target of S3 server access logs for every bucket of the kit in one stack."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, stage: StagePolicy) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            # S3 log delivery writes only to SSE-S3 buckets; SSE-KMS targets are not supported.
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-access-logs",
+                    expiration=cdk.Duration.days(365 if stage.is_prod else 30),
+                    noncurrent_version_expiration=stage.noncurrent_version_expiration,
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
+            **_secure_defaults(stage),  # type: ignore[arg-type]
+        )
+        resource = self.bucket.node.default_child
+        assert resource is not None
+        acknowledge(
+            resource,
+            "AwsSolutions::AwsSolutions-S1",
+            "This is the server-access-log target; logging it to itself would log its own log writes.",
+        )
+        acknowledge_all(
+            resource,
+            each_pack("S3BucketLoggingEnabled"),
+            "This is the server-access-log target; logging it to itself would log its own log writes.",
+        )
+        acknowledge_all(
+            resource,
+            each_pack("S3DefaultEncryptionKMS"),
+            "S3 server access log delivery supports only SSE-S3 (AES256) on the target bucket.",
+        )
+        acknowledge_all(resource, each_pack("S3BucketReplicationEnabled"), REPLICATION_REASON)
+
+
+class SecureBucket(Construct):
+    """A KMS-encrypted, TLS-only, private, versioned bucket with access logs and lifecycle rules.
+
+    Grants name their actions and scope to a key prefix; KMS use is allowed only through S3.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        key: KitKey,
+        access_logs: s3.IBucket,
+        stage: StagePolicy,
+        lifecycle_rules: Sequence[s3.LifecycleRule] = (),
+        event_bridge_enabled: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._key = key
+        log_prefix = f"{cdk.Names.unique_id(self)}/"
+        self.bucket = s3.Bucket(
+            self,
+            "Bucket",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=key.key,
+            bucket_key_enabled=True,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix=log_prefix,
+            event_bridge_enabled=event_bridge_enabled,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="expire-noncurrent-versions",
+                    noncurrent_version_expiration=stage.noncurrent_version_expiration,
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+                ),
+                *lifecycle_rules,
+            ],
+            **_secure_defaults(stage),  # type: ignore[arg-type]
+        )
+        resource = self.bucket.node.default_child
+        assert resource is not None
+        acknowledge_all(resource, each_pack("S3BucketReplicationEnabled"), REPLICATION_REASON)
+
+    @property
+    def bucket_name(self) -> str:
+        return self.bucket.bucket_name
+
+    @property
+    def bucket_arn(self) -> str:
+        return self.bucket.bucket_arn
+
+    def arn_for(self, prefix: str = "") -> str:
+        """ARN of the objects under ``prefix`` ("" for all objects)."""
+        return self.bucket.arn_for_objects(f"{prefix}*")
+
+    def grant_read(self, grantee: iam.IGrantable, prefix: str = "") -> None:
+        """GetObject and ListBucket under ``prefix`` only, and decrypt through S3."""
+        self._allow(grantee, ["s3:GetObject"], [self.arn_for(prefix)])
+        self._allow_list(grantee, prefix)
+        self._key.grant_use_via(grantee, "s3", encrypt=False)
+
+    def grant_write(self, grantee: iam.IGrantable, prefix: str = "") -> None:
+        """PutObject under ``prefix`` only; data keys through S3 (Decrypt too, for multipart uploads)."""
+        self._allow(grantee, ["s3:PutObject"], [self.arn_for(prefix)])
+        self._key.grant_use_via(grantee, "s3", encrypt=True)
+
+    def grant_delete(self, grantee: iam.IGrantable, prefix: str = "") -> None:
+        self._allow(grantee, ["s3:DeleteObject"], [self.arn_for(prefix)])
+
+    def metric_number_of_objects(self, **kwargs: object) -> cloudwatch.Metric:
+        """Daily S3 storage metric (all storage classes)."""
+        return self._storage_metric("NumberOfObjects", "AllStorageTypes", **kwargs)
+
+    def metric_bucket_size_bytes(self, **kwargs: object) -> cloudwatch.Metric:
+        return self._storage_metric("BucketSizeBytes", "StandardStorage", **kwargs)
+
+    def _storage_metric(self, name: str, storage_type: str, **kwargs: object) -> cloudwatch.Metric:
+        return cloudwatch.Metric(
+            namespace="AWS/S3",
+            metric_name=name,
+            dimensions_map={"BucketName": self.bucket.bucket_name, "StorageType": storage_type},
+            period=cdk.Duration.days(1),
+            statistic="Average",
+            **kwargs,  # type: ignore[arg-type]
+        )
+
+    def _allow(self, grantee: iam.IGrantable, actions: list[str], resources: list[str]) -> None:
+        grantee.grant_principal.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
+
+    def _allow_list(self, grantee: iam.IGrantable, prefix: str) -> None:
+        statement = iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn])
+        if prefix:
+            statement.add_condition("StringLike", {"s3:prefix": [f"{prefix}*"]})
+        grantee.grant_principal.add_to_principal_policy(statement)

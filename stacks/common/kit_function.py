@@ -1,0 +1,162 @@
+"""`KitFunction`: the one way the kit defines a Lambda function."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from stacks.common.kms_key import KitKey
+from stacks.common.nag import acknowledge_all, each_pack
+from stacks.common.powertools import powertools_layer
+from stacks.common.stage_policy import StagePolicy
+
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+# One asset for every function: the handler string picks the module.
+_ASSET_EXCLUDES = ["**/__pycache__", "**/*.pyc", "**/.pytest_cache", "**/.mypy_cache"]
+
+
+class KitFunction(Construct):
+    """Python 3.13 on arm64 with the Powertools layer, X-Ray, its own encrypted log group and role.
+
+    The role starts with only what the function needs to log and trace; stacks add the rest with
+    the `grant_*` methods of the resources it touches.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        handler: str,
+        description: str,
+        service: str,
+        namespace: str,
+        key: KitKey,
+        stage: StagePolicy,
+        environment: Mapping[str, str] | None = None,
+        memory_size: int = 512,
+        timeout: cdk.Duration | None = None,
+        reserved_concurrency: int | None = None,
+        dead_letter_queue: bool = False,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.log_group = logs.LogGroup(
+            self,
+            "Logs",
+            retention=stage.log_retention,
+            encryption_key=key.key,
+            removal_policy=stage.removal_policy,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{description} (least privilege)",
+        )
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            )
+        )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_13,
+            architecture=lambda_.Architecture.ARM_64,
+            handler=handler,
+            code=lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=_ASSET_EXCLUDES),
+            description=description,
+            layers=[powertools_layer(self)],
+            tracing=lambda_.Tracing.ACTIVE,
+            role=self.role,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            memory_size=memory_size,
+            timeout=timeout or cdk.Duration.seconds(30),
+            reserved_concurrent_executions=reserved_concurrency,
+            environment={
+                "POWERTOOLS_SERVICE_NAME": service,
+                "POWERTOOLS_METRICS_NAMESPACE": namespace,
+                "POWERTOOLS_LOG_LEVEL": "INFO" if stage.is_prod else "DEBUG",
+                **(environment or {}),
+            },
+        )
+        self.dead_letter_queue = self._add_dead_letter_queue(key) if dead_letter_queue else None
+        self._acknowledge(reserved_concurrency is not None)
+
+    def _add_dead_letter_queue(self, key: KitKey) -> sqs.Queue:
+        """A CMK-encrypted DLQ wired by hand: CDK's wiring would grant `kms:GenerateDataKey*`."""
+        queue = sqs.Queue(
+            self,
+            "DeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key.key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        resource = self.function.node.default_child
+        assert isinstance(resource, lambda_.CfnFunction)
+        resource.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(target_arn=queue.queue_arn)
+        self.role.add_to_principal_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]))
+        key.grant_use_via(self.role, "sqs", encrypt=True)
+        acknowledge_all(
+            queue.node.default_child,  # type: ignore[arg-type]
+            ["AwsSolutions::AwsSolutions-SQS3"],
+            "This queue is itself the dead-letter queue of the function; it has no further DLQ.",
+        )
+        return queue
+
+    def _acknowledge(self, has_reserved_concurrency: bool) -> None:
+        resource = self.function.node.default_child
+        assert resource is not None
+        acknowledge_all(
+            resource,
+            each_pack("LambdaInsideVPC"),
+            "The function calls only AWS APIs over TLS with IAM auth and needs no private network; "
+            "a VPC would add NAT or interface-endpoint cost to an otherwise idle-free deployment.",
+        )
+        if not has_reserved_concurrency:
+            acknowledge_all(
+                resource,
+                each_pack("LambdaConcurrency"),
+                "Concurrency is capped by its caller (Step Functions map concurrency or API throttling); "
+                "a reservation would fail deployment in accounts with the default 10-execution quota.",
+            )
+        if self.dead_letter_queue is None:
+            acknowledge_all(
+                resource,
+                [*each_pack("LambdaDLQ"), "Serverless::Serverless-LambdaDLQ"],
+                "Invoked synchronously (Step Functions task or API request): the caller owns retries "
+                "and failure routing, so an asynchronous DLQ would never receive a message.",
+            )
+
+    @property
+    def function_arn(self) -> str:
+        return self.function.function_arn
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> None:
+        """lambda:InvokeFunction on this function (and its versions), nothing else."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["lambda:InvokeFunction"],
+                resources=[self.function.function_arn, f"{self.function.function_arn}:*"],
+            )
+        )
+
+    def metric_errors(self, **kwargs: object) -> cloudwatch.Metric:
+        return self.function.metric_errors(**kwargs)  # type: ignore[arg-type]
+
+    def metric_throttles(self, **kwargs: object) -> cloudwatch.Metric:
+        return self.function.metric_throttles(**kwargs)  # type: ignore[arg-type]
+
+    def metric_duration(self, **kwargs: object) -> cloudwatch.Metric:
+        return self.function.metric_duration(**kwargs)  # type: ignore[arg-type]

@@ -1,0 +1,44 @@
+"""What a stage means for data lifetime: one place decides RETAIN vs DESTROY and log retention."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_logs as logs
+
+from stacks.config import Stage
+
+
+@dataclass(frozen=True)
+class StagePolicy:
+    """Lifetime settings derived from the stage name, passed to every stack in its props."""
+
+    stage: Stage
+
+    @property
+    def is_prod(self) -> bool:
+        return self.stage == "prod"
+
+    @property
+    def removal_policy(self) -> cdk.RemovalPolicy:
+        """Prod keeps data when a stack is deleted; dev cleans up after itself."""
+        return cdk.RemovalPolicy.RETAIN if self.is_prod else cdk.RemovalPolicy.DESTROY
+
+    @property
+    def auto_delete_objects(self) -> bool:
+        """Dev buckets are emptied on stack deletion so `cdk destroy` leaves nothing behind."""
+        return not self.is_prod
+
+    @property
+    def deletion_protection(self) -> bool:
+        return self.is_prod
+
+    @property
+    def log_retention(self) -> logs.RetentionDays:
+        return logs.RetentionDays.ONE_YEAR if self.is_prod else logs.RetentionDays.TWO_WEEKS
+
+    @property
+    def noncurrent_version_expiration(self) -> cdk.Duration:
+        """How long overwritten object versions stay recoverable."""
+        return cdk.Duration.days(90 if self.is_prod else 7)

@@ -1,0 +1,255 @@
+"""Typed configuration: `KitConfig` from CDK context, `UseCase` from usecases/<id>/usecase.yaml.
+
+app.py is the only caller that reads context; stacks receive these models (or parts of them) as props.
+Every load error becomes a `ConfigError` naming the file, the field and the reason in one line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+USECASES_DIR = REPO_ROOT / "usecases"
+
+Stage = Literal["dev", "prod"]
+Architecture = Literal["direct", "rag", "agent", "multi"]
+
+# Bedrock model ids ("anthropic.claude-3-haiku-20240307-v1:0") and cross-region inference
+# profile ids ("us.anthropic.claude-...") share this shape.
+_MODEL_ID = r"^(?:(?:us|eu|apac|global|jp|au|ca|us-gov)\.)?[a-z0-9-]+\.[a-z0-9.-]+(?::[0-9]+)?(?::[0-9]+k)?$"
+
+# The three ideation templates from the journey; the key names the template in the register.
+IDEATION_TEMPLATES: dict[str, re.Pattern[str]] = {
+    "recognize": re.compile(r"^If I could recognize (?P<what>.+?) in (?P<where>.+?),? I could (?P<action>.+)$"),
+    "knew_which": re.compile(
+        r"^If I knew which (?P<what>.+?) were most likely to (?P<outcome>.+?)"
+        r"(?: by each individual (?P<individual>.+?))?,? I could (?P<action>.+)$"
+    ),
+    "identify": re.compile(r"^If I could identify (?P<what>.+?) with (?P<how>.+?),? I could (?P<action>.+)$"),
+}
+
+
+class ConfigError(Exception):
+    """A configuration problem a person can fix: where, which field, why."""
+
+    def __init__(self, source: str, field: str, reason: str) -> None:
+        self.source, self.field, self.reason = source, field, reason
+        super().__init__(f"{source}: {field}: {reason}")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# KitConfig: deployment settings from cdk.json context and `-c key=value` overrides
+# --------------------------------------------------------------------------------------------
+
+
+class Features(_Strict):
+    """Switches for the optional stacks; each later stage's stack adds its switch here.
+
+    Foundation (key, access logs, alarm topic) is always deployed.
+    """
+
+
+class Environment(_Strict):
+    """Where one stage deploys. Leave both empty for an environment-agnostic synth."""
+
+    account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = Field(None, description="12-digit AWS account id.")
+    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")] | None = Field(
+        None, description="AWS region, e.g. eu-west-1."
+    )
+
+
+def _dev_only() -> dict[Stage, Environment]:
+    return {"dev": Environment(account=None, region=None)}
+
+
+class KitConfig(_Strict):
+    """Deployment settings. Keys are cdk.json context keys; `-c features.data=false` sets nested ones."""
+
+    project: str = Field(
+        "journey",
+        pattern=r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$",
+        description="Prefix of every stack name: <project>-<stage>-<Part>.",
+    )
+    stage: Stage | Literal["all"] = Field("dev", description="Stage to synthesize: dev, prod, or all configured.")
+    usecase: str = Field(
+        "customer-retention", pattern=r"^[a-z0-9][a-z0-9-]*$", description="Folder under usecases/ to deploy."
+    )
+    alarm_email: str | None = Field(
+        None,
+        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        description="Optional address subscribed to the alarm topic.",
+    )
+    environments: dict[Stage, Environment] = Field(
+        default_factory=_dev_only,
+        description="Stages that exist, each with an optional account and region.",
+    )
+    features: Features = Field(default_factory=Features, description="Optional stacks on or off.")
+
+    @model_validator(mode="after")
+    def _stage_is_configured(self) -> KitConfig:
+        if self.stage != "all" and self.stage not in self.environments:
+            raise ValueError(f"stage '{self.stage}' has no entry under 'environments'")
+        return self
+
+    def selected_stages(self) -> list[Stage]:
+        """The stages to build: the one asked for, or every configured one for `stage=all`."""
+        if self.stage == "all":
+            return sorted(self.environments)
+        return [self.stage]
+
+
+# Context keys CDK itself sets; they are not kit settings.
+_CDK_CONTEXT_PREFIXES = ("@aws-cdk", "aws:cdk", "aws-cdk", "cdk-", "acknowledged-issue-numbers", "@cdklabs")
+
+
+def kit_config_from_context(context: Mapping[str, Any], source: str = "cdk.json context") -> KitConfig:
+    """Build a `KitConfig` from flat CDK context, expanding dotted keys (`features.data`)."""
+    data: dict[str, Any] = {}
+    # Nested mappings from cdk.json first, then dotted `-c` overrides on top of them.
+    kit_items = [(k, v) for k, v in context.items() if not k.startswith(_CDK_CONTEXT_PREFIXES)]
+    for key, value in sorted(kit_items, key=lambda kv: "." in kv[0]):
+        node = data
+        *parents, leaf = key.split(".")
+        for part in parents:
+            existing = node.get(part)
+            node[part] = dict(existing) if isinstance(existing, Mapping) else {}
+            node = node[part]
+        node[leaf] = value
+    try:
+        return KitConfig.model_validate(data)
+    except ValidationError as exc:
+        raise _first_error(source, exc) from None
+
+
+# --------------------------------------------------------------------------------------------
+# UseCase: the idea and its requirements, from usecases/<id>/usecase.yaml
+# --------------------------------------------------------------------------------------------
+
+
+class Ideation(_Strict):
+    """The idea, written in one of the three seed templates."""
+
+    statement: str = Field(description="'If I could recognize ___ in ___ I could ___' and the two other templates.")
+
+    @field_validator("statement")
+    @classmethod
+    def _matches_a_template(cls, value: str) -> str:
+        value = " ".join(value.split())
+        if not any(p.match(value) for p in IDEATION_TEMPLATES.values()):
+            raise ValueError(
+                "statement must follow a template: 'If I could recognize ___ in ___ I could ___', "
+                "'If I knew which ___ were most likely to ___ [by each individual ___] I could ___' "
+                "or 'If I could identify ___ with ___, I could ___'"
+            )
+        return value
+
+    @property
+    def template(self) -> str:
+        return next(name for name, p in IDEATION_TEMPLATES.items() if p.match(self.statement))
+
+
+class DataSource(_Strict):
+    name: str = Field(pattern=r"^[a-z0-9_]+$")
+    description: str = Field(min_length=10)
+    format: Literal["jsonl", "csv", "text"]
+    contains_pii: bool
+
+
+class DataDescription(_Strict):
+    description: str = Field(min_length=10, description="What data the use case needs and why.")
+    sources: list[DataSource] = Field(min_length=1)
+
+
+class Models(_Strict):
+    text: str = Field(pattern=_MODEL_ID, description="Bedrock model or inference-profile id for generation.")
+    embedding: str = Field("amazon.titan-embed-text-v2:0", pattern=_MODEL_ID, description="Bedrock embedding model id.")
+    embedding_dimensions: Literal[256, 512, 1024] = 1024
+
+
+class EvaluationThresholds(_Strict):
+    """Scores a model's answers on the golden set must reach; the evaluation stage alarms below them."""
+
+    bleu_min: float = Field(ge=0, le=100, description="sacrebleu corpus BLEU, 0-100.")
+    rouge_l_min: float = Field(ge=0, le=1, description="ROUGE-L F1, 0-1.")
+    wer_max: float = Field(ge=0, le=1, description="Word error rate, 0-1.")
+    perplexity_max: float | None = Field(None, gt=1, description="Only where the model returns log-probs.")
+
+
+class SuccessMetric(_Strict):
+    name: str = Field(min_length=3)
+    target: str = Field(min_length=1, description="Measurable target, e.g. '+5% retention in 90 days'.")
+
+
+class UseCase(_Strict):
+    """One idea on the register and what it needs from every later stage."""
+
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    title: str = Field(min_length=3)
+    owner: str = Field(min_length=2)
+    ideation: Ideation
+    data: DataDescription
+    architecture: Architecture
+    models: Models
+    evaluation: EvaluationThresholds
+    success_metrics: list[SuccessMetric] = Field(min_length=1)
+
+
+def load_usecase(usecase_id: str, root: Path = USECASES_DIR) -> UseCase:
+    """Read and validate usecases/<id>/usecase.yaml; the folder name must equal its `id`."""
+    path = root / usecase_id / "usecase.yaml"
+    source = _display(path)
+    if not path.is_file():
+        known = sorted(p.name for p in root.iterdir() if (p / "usecase.yaml").is_file()) if root.is_dir() else []
+        raise ConfigError(source, "usecase", f"no such use case '{usecase_id}' (known: {', '.join(known) or 'none'})")
+    raw = read_yaml_mapping(path)
+    try:
+        usecase = UseCase.model_validate(raw)
+    except ValidationError as exc:
+        raise _first_error(source, exc) from None
+    if usecase.id != usecase_id:
+        raise ConfigError(source, "id", f"'{usecase.id}' must equal its folder name '{usecase_id}'")
+    return usecase
+
+
+def read_yaml_mapping(path: Path) -> dict[str, Any]:
+    """Parse a YAML file that must hold a mapping; syntax errors name the line."""
+    source = _display(path)
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}" if mark is not None else "(file)"
+        raise ConfigError(source, where, f"invalid YAML: {getattr(exc, 'problem', exc)}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(source, "(file)", "not UTF-8 text") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(source, "(file)", f"must be a mapping of fields, got {type(raw).__name__}")
+    return raw
+
+
+def _first_error(source: str, exc: ValidationError) -> ConfigError:
+    errors = exc.errors()
+    first = errors[0]
+    field = ".".join(str(p) for p in first["loc"]) or "(root)"
+    reason = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        reason = "unknown field"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return ConfigError(source, field, reason + more)
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(REPO_ROOT))
+    except ValueError:
+        return str(path)

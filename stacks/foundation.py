@@ -1,0 +1,49 @@
+"""Foundation stack: the key, access-log bucket and alarm topic every other stack builds on."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aws_cdk as cdk
+from aws_cdk import aws_cloudwatch as cloudwatch
+from constructs import Construct
+
+from stacks.common.alarm_topic import AlarmTopic
+from stacks.common.buckets import AccessLogBucket
+from stacks.common.kms_key import KitKey
+from stacks.common.stage_policy import StagePolicy
+
+
+@dataclass(frozen=True)
+class FoundationProps:
+    name_prefix: str  # "<project>-<stage>"
+    stage: StagePolicy
+    alarm_email: str | None = None
+
+
+class FoundationStack(cdk.Stack):
+    """Exposes `key`, `access_logs` and `alarm_topic` for the stage to hand to other stacks."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: FoundationProps, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self.key = KitKey(
+            self,
+            "DataKey",
+            alias=f"alias/{props.name_prefix}-data",
+            description=f"{props.name_prefix}: encrypts every data store, log group, topic and queue of the kit",
+            removal_policy=props.stage.removal_policy,
+        )
+        self.access_logs = AccessLogBucket(self, "AccessLogs", stage=props.stage)
+        self.alarm_topic = AlarmTopic(self, "Alarms", key=self.key, email=props.alarm_email)
+
+        failed = cloudwatch.Alarm(
+            self,
+            "AlarmDeliveryFailed",
+            alarm_description="Alarm notifications could not be delivered to a subscriber.",
+            metric=self.alarm_topic.metric_number_of_notifications_failed(period=cdk.Duration.minutes(5)),
+            threshold=1,
+            evaluation_periods=1,
+            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        )
+        self.alarm_topic.notify(failed)
