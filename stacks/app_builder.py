@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
@@ -9,6 +11,18 @@ import aws_cdk as cdk
 from stacks.common.nag import add_nag_packs
 from stacks.config import KitConfig, kit_config_from_context, load_usecase
 from stacks.stage import JourneyStage
+
+CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
+
+
+def cdk_json_context(**overrides: Any) -> dict[str, Any]:
+    """cdk.json's context (kit settings and CDK feature flags) for apps built outside the CLI.
+
+    Tests must use it: without the feature flags CDK falls back to legacy defaults (ACL-based log
+    delivery, wider policies) and the synthesized templates would not be what `cdk synth` produces.
+    """
+    context: dict[str, Any] = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
+    return {**context, **overrides}
 
 
 def read_context(app: cdk.App) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from stacks.common.kms_key import KitKey
-from stacks.common.nag import acknowledge_all, each_pack
+from stacks.common.nag import acknowledge_all, acknowledge_role_policy, each_pack
 from stacks.common.powertools import powertools_layer
 from stacks.common.stage_policy import StagePolicy
 
@@ -110,14 +110,23 @@ class KitFunction(Construct):
         key.grant_use_via(self.role, "sqs", encrypt=True)
         acknowledge_all(
             queue.node.default_child,  # type: ignore[arg-type]
-            ["AwsSolutions::AwsSolutions-SQS3"],
+            ["AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"],
             "This queue is itself the dead-letter queue of the function; it has no further DLQ.",
         )
         return queue
 
     def _acknowledge(self, has_reserved_concurrency: bool) -> None:
+        policy = self.role.node.find_child("DefaultPolicy").node.default_child
+        assert policy is not None
+        acknowledge_role_policy(policy)
         resource = self.function.node.default_child
         assert resource is not None
+        acknowledge_all(
+            resource,
+            ["AwsSolutions::AwsSolutions-L1", "Serverless::Serverless-LambdaLatestVersion"],
+            "The kit pins Python 3.13 for every function so runtime, Powertools layer build (python3.13) "
+            "and the tested interpreter match; moving to a newer runtime is a reviewed change.",
+        )
         acknowledge_all(
             resource,
             each_pack("LambdaInsideVPC"),

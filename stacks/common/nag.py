@@ -7,6 +7,9 @@ exception can never silently cover a whole stack or app.
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks
 from constructs import IConstruct
@@ -42,3 +45,48 @@ def acknowledge_all(resource: IConstruct, rule_ids: list[str], reason: str) -> N
 def each_pack(rule: str) -> list[str]:
     """NIST and HIPAA name many rules alike: ``each_pack("S3BucketReplicationEnabled")``."""
     return [f"NIST.800.53.R5::NIST.800.53.R5-{rule}", f"HIPAA.Security::HIPAA.Security-{rule}"]
+
+
+RESOURCE_STAR_REASON = (
+    "Only actions that support no resource type use Resource '*'; each is listed with its reason in "
+    "tests/policy/resource_star_allowlist.yaml and tests/policy/test_iam.py fails on any other."
+)
+
+
+def iam5_resource_finding(scope: IConstruct, resource: str) -> str:
+    """The exact AwsSolutions-IAM5 finding id for a wildcard resource, rendered the way cdk-nag does.
+
+    Only valid when every token in ``resource`` belongs to the stack of ``scope``; a cross-stack
+    reference renders as the consumer's import, which exists only after synthesis.
+    """
+    resolved = cdk.Stack.of(scope).resolve(resource)
+    return f"AwsSolutions::AwsSolutions-IAM5[Resource::{_render(resolved)}]"
+
+
+def _render(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict) and "Fn::Join" in value:
+        separator, parts = value["Fn::Join"]
+        return str(separator).join(_render(part) for part in parts)
+    if isinstance(value, dict) and "Fn::GetAtt" in value:
+        logical_id, attribute = value["Fn::GetAtt"]
+        return f"<{logical_id}.{attribute}>"
+    if isinstance(value, dict) and "Ref" in value:
+        return f"<{value['Ref']}>"
+    return json.dumps(value, separators=(",", ":"))
+
+
+def acknowledge_role_policy(policy: IConstruct) -> None:
+    """Findings every role policy of the kit raises by construction, with the evidence.
+
+    IAMNoInlinePolicy flags CDK's per-role policy documents, which are attached to exactly one role
+    and reviewed with it. IAM5 `Resource::*` is raised by the X-Ray actions of active tracing.
+    """
+    acknowledge(policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", RESOURCE_STAR_REASON)
+    acknowledge_all(
+        policy,
+        each_pack("IAMNoInlinePolicy"),
+        "This policy belongs to exactly one role, is created and deleted with it, and is reviewed with it; "
+        "a customer-managed copy would be attachable elsewhere without narrowing any permission.",
+    )
