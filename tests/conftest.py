@@ -8,7 +8,7 @@ import os
 os.environ.update(
     {
         "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",  # noqa: S105 - moto's placeholder, not a secret
+        "AWS_SECRET_ACCESS_KEY": "testing",
         "AWS_SESSION_TOKEN": "testing",
         "AWS_DEFAULT_REGION": "eu-west-1",
         "AWS_REGION": "eu-west-1",
@@ -20,3 +20,50 @@ os.environ.update(
         "POWERTOOLS_TRACE_DISABLED": "true",
     }
 )
+
+
+# --------------------------------------------------------------------------------------------
+# The whole app, synthesized once per session (both stages, all nag packs), shared by every test.
+# --------------------------------------------------------------------------------------------
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import aws_cdk as cdk
+import pytest
+
+from stacks.app_builder import build_app, cdk_json_context
+
+
+@dataclass(frozen=True)
+class Synth:
+    app: cdk.App
+    outdir: Path
+    templates: dict[str, dict[str, Any]]  # stack name -> template
+
+    def resources(self, resource_type: str | None = None) -> list[tuple[str, str, dict[str, Any]]]:
+        """(stack name, logical id, resource) for every resource, optionally of one type."""
+        return [
+            (stack, logical_id, resource)
+            for stack, template in self.templates.items()
+            for logical_id, resource in template.get("Resources", {}).items()
+            if resource_type is None or resource["Type"] == resource_type
+        ]
+
+    def template(self, stack_name: str) -> cdk.assertions.Template:
+        return cdk.assertions.Template.from_json(self.templates[stack_name])
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    outdir = tmp_path_factory.mktemp("cdk.out")
+    app = cdk.App(outdir=str(outdir), context=cdk_json_context(stage="all"))
+    build_app(app)
+    assembly = app.synth()
+    templates = {
+        stack.stack_name: json.loads(Path(stack.template_full_path).read_text())
+        for stack in assembly.stacks_recursively
+    }
+    return Synth(app=app, outdir=outdir, templates=templates)
