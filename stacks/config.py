@@ -80,7 +80,7 @@ class KitConfig(_Strict):
         pattern=r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$",
         description="Prefix of every stack name: <project>-<stage>-<Part>.",
     )
-    stage: Stage | Literal["all"] = Field("dev", description="Stage to synthesize: dev, prod, or all configured.")
+    stage: Literal["dev", "prod", "all"] = Field("dev", description="Stage to synthesize: dev, prod, or all configured.")
     usecase: str = Field(
         "customer-retention", pattern=r"^[a-z0-9][a-z0-9-]*$", description="Folder under usecases/ to deploy."
     )
@@ -240,7 +240,8 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
 def _first_error(source: str, exc: ValidationError) -> ConfigError:
     errors = exc.errors()
     first = errors[0]
-    field = ".".join(str(p) for p in first["loc"]) or "(root)"
+    # "[key]" marks a bad mapping key in pydantic's location; the key itself is the field to name.
+    field = ".".join(str(p) for p in first["loc"] if p != "[key]") or "(root)"
     reason = first["msg"].removeprefix("Value error, ")
     if first["type"] == "extra_forbidden":
         reason = "unknown field"

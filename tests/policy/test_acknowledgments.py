@@ -49,5 +49,7 @@ def test_acknowledge_refuses_stacks_and_short_reasons():
     topic = cdk.aws_sns.Topic(stack, "T")
     with pytest.raises(ValueError, match="not on stack"):
         acknowledge(stack, "AwsSolutions::AwsSolutions-SNS2", "a long enough reason for the test")
+    resource = topic.node.default_child
+    assert resource is not None
     with pytest.raises(ValueError, match="shorter"):
-        acknowledge(topic.node.default_child, "AwsSolutions::AwsSolutions-SNS2", "too short")
+        acknowledge(resource, "AwsSolutions::AwsSolutions-SNS2", "too short")
