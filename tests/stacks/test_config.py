@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -36,7 +37,7 @@ def test_overrides_use_dotted_keys_and_win_over_cdk_json():
     assert config.alarm_email == "ops@example.com"
 
 
-CONTEXT_CASES = {
+CONTEXT_CASES: dict[str, tuple[dict[str, Any], str]] = {
     "unknown stage": ({"stage": "qa"}, "stage"),
     "project with capitals": ({"project": "Journey"}, "project"),
     "project too short": ({"project": "j"}, "project"),
