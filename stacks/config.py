@@ -80,7 +80,9 @@ class KitConfig(_Strict):
         pattern=r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$",
         description="Prefix of every stack name: <project>-<stage>-<Part>.",
     )
-    stage: Literal["dev", "prod", "all"] = Field("dev", description="Stage to synthesize: dev, prod, or all configured.")
+    stage: Literal["dev", "prod", "all"] = Field(
+        "dev", description="Stage to synthesize: dev, prod, or all configured."
+    )
     usecase: str = Field(
         "customer-retention", pattern=r"^[a-z0-9][a-z0-9-]*$", description="Folder under usecases/ to deploy."
     )
@@ -159,21 +161,21 @@ class Ideation(_Strict):
 
 
 class DataSource(_Strict):
-    name: str = Field(pattern=r"^[a-z0-9_]+$")
-    description: str = Field(min_length=10)
-    format: Literal["jsonl", "csv", "text"]
-    contains_pii: bool
+    name: str = Field(pattern=r"^[a-z0-9_]+$", description="Source id; also its prefix in the raw bucket.")
+    description: str = Field(min_length=10, description="What one record is.")
+    format: Literal["jsonl", "csv", "text"] = Field(description="File format of the source.")
+    contains_pii: bool = Field(description="Whether records carry PII that must be redacted.")
 
 
 class DataDescription(_Strict):
     description: str = Field(min_length=10, description="What data the use case needs and why.")
-    sources: list[DataSource] = Field(min_length=1)
+    sources: list[DataSource] = Field(min_length=1, description="Each dataset the use case reads.")
 
 
 class Models(_Strict):
     text: str = Field(pattern=_MODEL_ID, description="Bedrock model or inference-profile id for generation.")
     embedding: str = Field("amazon.titan-embed-text-v2:0", pattern=_MODEL_ID, description="Bedrock embedding model id.")
-    embedding_dimensions: Literal[256, 512, 1024] = 1024
+    embedding_dimensions: Literal[256, 512, 1024] = Field(1024, description="Vector size (Titan v2 sizes).")
 
 
 class EvaluationThresholds(_Strict):
@@ -186,22 +188,22 @@ class EvaluationThresholds(_Strict):
 
 
 class SuccessMetric(_Strict):
-    name: str = Field(min_length=3)
+    name: str = Field(min_length=3, description="What is measured.")
     target: str = Field(min_length=1, description="Measurable target, e.g. '+5% retention in 90 days'.")
 
 
 class UseCase(_Strict):
     """One idea on the register and what it needs from every later stage."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
-    title: str = Field(min_length=3)
-    owner: str = Field(min_length=2)
-    ideation: Ideation
-    data: DataDescription
-    architecture: Architecture
-    models: Models
-    evaluation: EvaluationThresholds
-    success_metrics: list[SuccessMetric] = Field(min_length=1)
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Equals the folder name under usecases/.")
+    title: str = Field(min_length=3, description="Short name used in stack descriptions and dashboards.")
+    owner: str = Field(min_length=2, description="Team accountable for the use case.")
+    ideation: Ideation = Field(description="The idea in one of the seed templates.")
+    data: DataDescription = Field(description="What data the idea needs.")
+    architecture: Architecture = Field(description="Serving pattern: direct model call, RAG, agent or multi-task.")
+    models: Models = Field(description="Bedrock models for generation and embeddings.")
+    evaluation: EvaluationThresholds = Field(description="Quality gates for automated evaluation.")
+    success_metrics: list[SuccessMetric] = Field(min_length=1, description="Business outcomes that define success.")
 
 
 def load_usecase(usecase_id: str, root: Path = USECASES_DIR) -> UseCase:

