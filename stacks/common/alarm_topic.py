@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -17,6 +18,7 @@ class AlarmTopic(Construct):
 
     def __init__(self, scope: Construct, construct_id: str, *, key: KitKey, email: str | None = None) -> None:
         super().__init__(scope, construct_id)
+        self._key = key
         self.topic = sns.Topic(self, "Topic", master_key=key.key, enforce_ssl=True, display_name="Journey kit alarms")
         # CloudWatch alarms publish to an encrypted topic only if the service may use the key.
         key.allow_service(
@@ -40,6 +42,13 @@ class AlarmTopic(Construct):
     @property
     def topic_arn(self) -> str:
         return self.topic.topic_arn
+
+    def grant_publish(self, grantee: iam.IGrantable) -> None:
+        """sns:Publish on this topic and data keys only through SNS (CDK's helper would add wildcards)."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn])
+        )
+        self._key.grant_use_via(grantee, "sns", encrypt=True)
 
     def notify(self, alarm: cloudwatch.Alarm) -> None:
         """Send both ALARM and OK transitions, so on-call sees recovery too."""

@@ -49,6 +49,7 @@ def blocks(tmp_path_factory) -> Template:
     )
     bucket.grant_read(reader.role, "in/")
     bucket.grant_write(writer.role, "out/")
+    foundation.alarm_topic.grant_publish(writer.role)
     add_nag_packs(app)  # synth raises if any finding is unacknowledged
     assembly = app.synth()
     return Template.from_json(assembly.get_stack_by_name("Blocks").template)
@@ -134,8 +135,13 @@ def test_writer_may_write_only_its_prefix_and_send_to_its_dlq(blocks):
             "sqs:SendMessage",
             "kms:Decrypt",
             "kms:GenerateDataKey",
+            "sns:Publish",
+            "kms:Decrypt",
+            "kms:GenerateDataKey",
         ]
     )
+    vias = [s["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Join"][1][0] for s in statements if "Condition" in s]
+    assert sorted(vias) == ["s3.", "sns.", "sqs."]
 
 
 def test_dead_letter_queue_is_cmk_encrypted_and_wired(blocks):
