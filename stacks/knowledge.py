@@ -1,0 +1,325 @@
+"""Knowledge stack: a Bedrock knowledge base over the curated data, kept in sync automatically.
+
+`DatasetPublished` events (and a catch-up schedule) put a sync request on an encrypted SQS queue;
+the sync Lambda starts an ingestion job with an idempotent client token, re-queues the request with a
+delay while another job holds the data source, polls the job through delayed messages and publishes
+documents scanned / indexed / failed. Requests it cannot finish land in an alarmed dead-letter queue:
+nothing is dropped silently.
+
+Everything it consumes from other stacks is in `KnowledgeProps`, so it deploys alone.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_events as events
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_sqs as sqs
+from aws_cdk.interfaces import aws_events as events_refs
+from constructs import Construct
+
+from stacks.common.alarm_topic import AlarmTopic
+from stacks.common.buckets import SecureBucket
+from stacks.common.kit_function import KitFunction
+from stacks.common.kms_key import KitKey
+from stacks.common.nag import acknowledge, acknowledge_all
+from stacks.common.stage_policy import StagePolicy
+from stacks.common.vector_knowledge_base import (
+    DEFAULT_EMBEDDING_MODEL,
+    Chunking,
+    S3DataSource,
+    VectorKnowledgeBase,
+)
+from stacks.knowledge_config import (
+    FixedChunking,
+    HierarchicalChunking,
+    KnowledgeSettings,
+    NoChunking,
+    SemanticChunking,
+)
+
+METRICS_NAMESPACE = "JourneyKit/Knowledge"
+SYNC_SERVICE = "knowledge-sync"
+SYNC_TIMEOUT_SECONDS = 30
+# A message that fails this often (bad body, access denied, request older than give_up_after_hours)
+# moves to the dead-letter queue, which alarms; it is kept 14 days for inspection and redrive.
+MAX_RECEIVE_COUNT = 3
+
+
+@dataclass(frozen=True)
+class KnowledgeProps:
+    name_prefix: str  # "<project>-<stage>"
+    stage: StagePolicy
+    key: KitKey
+    alarm_topic: AlarmTopic
+    curated_bucket: SecureBucket
+    curated_prefix: str = ""
+    event_bus: events.IEventBus | None = None  # None: the account's default bus
+    dataset_published_source: str = "journey.data"
+    dataset_published_detail_type: str = "DatasetPublished"
+    embedding_model_id: str = DEFAULT_EMBEDDING_MODEL
+    embedding_dimensions: int = 1024
+    settings: KnowledgeSettings = field(default_factory=KnowledgeSettings)
+
+
+class KnowledgeStack(cdk.Stack):
+    """Exposes `knowledge_base` (grant_retrieve, metrics), `data_source`, `sync_queue` and `sync_function`."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: KnowledgeProps, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        settings = props.settings
+        self.knowledge_base = VectorKnowledgeBase(
+            self,
+            "KnowledgeBase",
+            encryption_key=props.key.key,
+            knowledge_base_name=f"{props.name_prefix}-knowledge",
+            description=f"{props.name_prefix}: curated use-case data for retrieval-augmented generation",
+            embedding_model_id=props.embedding_model_id,
+            embedding_dimensions=props.embedding_dimensions,
+            vector_store=settings.vector_store,
+            vector_bucket_name=f"{props.name_prefix}-knowledge-vectors",
+            opensearch_standby_replicas=props.stage.is_prod,
+            removal_policy=props.stage.removal_policy,
+            metrics_namespace=METRICS_NAMESPACE,
+        )
+        self.data_source: S3DataSource = self.knowledge_base.add_s3_data_source(
+            "CuratedData",
+            bucket=props.curated_bucket.bucket,
+            prefix=props.curated_prefix,
+            chunking=chunking_for(settings),
+            grant_read=False,
+            name=f"{props.name_prefix}-curated",
+        )
+        # GetObject on the prefix, ListBucket limited to it, kms:Decrypt only through S3.
+        props.curated_bucket.grant_read(self.knowledge_base.role, props.curated_prefix)
+
+        self._build_sync(props)
+        self._build_alarms(props)
+        self._acknowledge()
+
+    # ------------------------------------------------------------------ sync
+
+    def _build_sync(self, props: KnowledgeProps) -> None:
+        sync = props.settings.sync
+        key = props.key
+        self.sync_dead_letters = sqs.Queue(
+            self,
+            "SyncDeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key.key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        self.sync_queue = sqs.Queue(
+            self,
+            "SyncRequests",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key.key,
+            data_key_reuse=cdk.Duration.hours(1),
+            enforce_ssl=True,
+            # AWS guidance for Lambda event sources: at least six times the function timeout.
+            visibility_timeout=cdk.Duration.seconds(SYNC_TIMEOUT_SECONDS * 6),
+            retention_period=cdk.Duration.days(4),
+            dead_letter_queue=sqs.DeadLetterQueue(queue=self.sync_dead_letters, max_receive_count=MAX_RECEIVE_COUNT),
+        )
+
+        self.sync_function = KitFunction(
+            self,
+            "Sync",
+            handler="knowledge.sync.handler",
+            description="Starts and follows Bedrock knowledge-base ingestion jobs",
+            service=SYNC_SERVICE,
+            namespace=METRICS_NAMESPACE,
+            key=key,
+            stage=props.stage,
+            memory_size=256,
+            timeout=cdk.Duration.seconds(SYNC_TIMEOUT_SECONDS),
+            environment={
+                "KNOWLEDGE_BASE_ID": self.knowledge_base.knowledge_base_id,
+                "DATA_SOURCE_ID": self.data_source.data_source_id,
+                "SYNC_QUEUE_URL": self.sync_queue.queue_url,
+                "POLL_INTERVAL_SECONDS": str(sync.poll_interval_seconds),
+                "RETRY_DELAY_SECONDS": str(sync.retry_delay_seconds),
+                "GIVE_UP_AFTER_SECONDS": str(sync.give_up_after_hours * 3600),
+            },
+        )
+        role = self.sync_function.role
+        self.knowledge_base.grant_ingestion(role)
+        # Consume (event source mapping) and re-queue (delayed retries and polls) on this queue only.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:DeleteMessage",
+                    "sqs:GetQueueAttributes",
+                    "sqs:ReceiveMessage",
+                    "sqs:SendMessage",
+                ],
+                resources=[self.sync_queue.queue_arn],
+            )
+        )
+        key.grant_use_via(role, "sqs", encrypt=True)
+        self.sync_trigger = lambda_.EventSourceMapping(
+            self,
+            "SyncTrigger",
+            target=self.sync_function.function,
+            event_source_arn=self.sync_queue.queue_arn,
+            batch_size=10,
+            report_batch_item_failures=True,
+            # At most two concurrent batches: a data source runs one ingestion job at a time anyway.
+            max_concurrency=2,
+        )
+        # Lambda checks the role can read the queue when it creates the mapping.
+        self.sync_trigger.node.add_dependency(role.node.find_child("DefaultPolicy"))
+
+        # EventBridge encrypts what it sends to the CMK-encrypted queues; the key allows it only for
+        # this stage's sync rules (names below), in this account.
+        rule_prefix = f"{props.name_prefix}-knowledge-sync"
+        key.allow_service(
+            f"EventBridgeSendsKnowledgeSyncRequests{cdk.Names.unique_id(self)}"[:100],
+            "events.amazonaws.com",
+            source_arn=cdk.Stack.of(key).format_arn(
+                service="events", resource="rule", resource_name=f"*{rule_prefix}-*"
+            ),
+        )
+        published = events.Rule(
+            self,
+            "OnDatasetPublished",
+            rule_name=f"{rule_prefix}-published",
+            description="A curated dataset was published: sync the knowledge base",
+            event_bus=props.event_bus,
+            event_pattern=events.EventPattern(
+                source=[props.dataset_published_source], detail_type=[props.dataset_published_detail_type]
+            ),
+        )
+        published.add_target(_SyncRequestTarget(self.sync_queue, self.sync_dead_letters))
+        self.rules = [published]
+        if sync.schedule:
+            scheduled = events.Rule(
+                self,
+                "OnSchedule",
+                rule_name=f"{rule_prefix}-schedule",
+                description="Catch-up knowledge-base sync in case a DatasetPublished event was missed",
+                schedule=events.Schedule.expression(sync.schedule),
+            )
+            scheduled.add_target(_SyncRequestTarget(self.sync_queue, self.sync_dead_letters))
+            self.rules.append(scheduled)
+
+    # ------------------------------------------------------------------ alarms
+
+    def _build_alarms(self, props: KnowledgeProps) -> None:
+        kb = self.knowledge_base
+        five_minutes = cdk.Duration.minutes(5)
+        checks: list[tuple[str, str, cloudwatch.IMetric]] = [
+            (
+                "IngestionJobFailed",
+                "A knowledge-base ingestion job ended FAILED: retrieval serves stale or partial data.",
+                kb.metric_ingestion_jobs_failed(period=five_minutes),
+            ),
+            (
+                "DocumentsFailed",
+                "An ingestion job could not index some documents (see the job's failure reasons).",
+                kb.metric_documents_failed(period=five_minutes),
+            ),
+            (
+                "SyncRequestsDeadLettered",
+                "A knowledge-base sync request could not be completed and waits in the dead-letter queue.",
+                self.sync_dead_letters.metric_approximate_number_of_messages_visible(
+                    period=five_minutes, statistic="Maximum"
+                ),
+            ),
+            (
+                "SyncErrors",
+                "The knowledge-base sync function failed outside its per-message error handling.",
+                self.sync_function.metric_errors(period=five_minutes),
+            ),
+        ]
+        self.alarms: list[cloudwatch.Alarm] = []
+        for alarm_id, description, metric in checks:
+            alarm = cloudwatch.Alarm(
+                self,
+                alarm_id,
+                alarm_description=description,
+                metric=metric,
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            props.alarm_topic.notify(alarm)
+            self.alarms.append(alarm)
+
+    # ------------------------------------------------------------------ nag
+
+    def _acknowledge(self) -> None:
+        acknowledge_all(
+            self.sync_dead_letters.node.default_child,  # type: ignore[arg-type]
+            ["AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"],
+            "This queue is itself the dead-letter queue of the sync requests and of the rule targets.",
+        )
+        acknowledge(
+            self.sync_trigger.node.default_child,  # type: ignore[arg-type]
+            "Serverless::Serverless-LambdaEventSourceMappingDestination",
+            "Lambda supports on-failure destinations only for stream and Kafka sources; for this SQS "
+            f"source the queue's redrive policy moves a message to the alarmed DLQ after {MAX_RECEIVE_COUNT} receives.",
+        )
+
+
+@jsii.implements(events.IRuleTarget)
+class _SyncRequestTarget:
+    """Deliver the matched event to the sync queue; undeliverable events go to the dead-letter queue.
+
+    The event itself is the sync request (its id becomes the idempotency token, its time the start of
+    the deadline). Written out instead of `aws_events_targets.SqsQueue`: for a CMK-encrypted queue
+    that target grants EventBridge `kms:GenerateDataKey*` and `kms:ReEncrypt*`. Here the queue
+    policies allow exactly sqs:SendMessage from this rule, and the key allows EventBridge through
+    `KitKey.allow_service`, for this stage's sync rules only.
+    """
+
+    def __init__(self, queue: sqs.Queue, dead_letters: sqs.Queue) -> None:
+        self._queue = queue
+        self._dead_letters = dead_letters
+
+    def bind(self, rule: events_refs.IRuleRef, id: str | None = None) -> events.RuleTargetConfig:
+        for queue in (self._queue, self._dead_letters):
+            queue.add_to_resource_policy(
+                iam.PolicyStatement(
+                    principals=[iam.ServicePrincipal("events.amazonaws.com")],
+                    actions=["sqs:SendMessage"],
+                    resources=[queue.queue_arn],
+                    conditions={"ArnEquals": {"aws:SourceArn": events.CfnRule.arn_for_rule(rule)}},
+                )
+            )
+        return events.RuleTargetConfig(
+            arn=self._queue.queue_arn,
+            dead_letter_config=events.CfnRule.DeadLetterConfigProperty(arn=self._dead_letters.queue_arn),
+            retry_policy=events.CfnRule.RetryPolicyProperty(
+                maximum_event_age_in_seconds=24 * 3600, maximum_retry_attempts=185
+            ),
+        )
+
+
+def chunking_for(settings: KnowledgeSettings) -> Chunking:
+    """The use case's chunking settings as the building block's `Chunking`."""
+    chunking = settings.chunking
+    if isinstance(chunking, FixedChunking):
+        return Chunking.fixed(max_tokens=chunking.max_tokens, overlap_percentage=chunking.overlap_percentage)
+    if isinstance(chunking, HierarchicalChunking):
+        return Chunking.hierarchical(
+            parent_max_tokens=chunking.parent_max_tokens,
+            child_max_tokens=chunking.child_max_tokens,
+            overlap_tokens=chunking.overlap_tokens,
+        )
+    if isinstance(chunking, SemanticChunking):
+        return Chunking.semantic(
+            max_tokens=chunking.max_tokens,
+            buffer_size=chunking.buffer_size,
+            breakpoint_percentile_threshold=chunking.breakpoint_percentile_threshold,
+        )
+    assert isinstance(chunking, NoChunking)
+    return Chunking.none()
