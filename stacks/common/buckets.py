@@ -11,7 +11,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.common.kms_key import KitKey
-from stacks.common.nag import acknowledge, acknowledge_all, each_pack, iam5_resource_finding
+from stacks.common.nag import acknowledge, acknowledge_all, acknowledge_object_prefix, each_pack
 from stacks.common.stage_policy import StagePolicy
 
 REPLICATION_REASON = (
@@ -161,16 +161,9 @@ class SecureBucket(Construct):
     def _allow(self, grantee: iam.IGrantable, actions: list[str], resources: list[str]) -> None:
         principal = grantee.grant_principal
         principal.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
-        policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, iam.Role) else None
-        if policy is None or cdk.Stack.of(policy) is not cdk.Stack.of(self):
-            return  # a grantee in another stack acknowledges the id cdk-nag prints for its import
-        for resource in resources:
-            acknowledge(
-                policy.node.default_child,  # type: ignore[arg-type]
-                iam5_resource_finding(self, resource),
-                "Object ARNs under one key prefix of one bucket: S3 has no narrower resource for "
-                "objects whose names are not known at deploy time.",
-            )
+        if isinstance(principal, iam.Role):
+            for resource in resources:
+                acknowledge_object_prefix(principal, resource)
 
     def _allow_list(self, grantee: iam.IGrantable, prefix: str) -> None:
         statement = iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn])

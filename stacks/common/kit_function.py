@@ -137,8 +137,8 @@ class KitFunction(Construct):
             acknowledge_all(
                 resource,
                 each_pack("LambdaConcurrency"),
-                "Concurrency is capped by its caller (Step Functions map concurrency or API throttling); "
-                "a reservation would fail deployment in accounts with the default 10-execution quota.",
+                "Concurrency is capped by its trigger (Step Functions map concurrency, the SQS event source's "
+                "maximum concurrency or API throttling); a reservation fails deploys in 10-execution accounts.",
             )
         if self.dead_letter_queue is None:
             acknowledge_all(

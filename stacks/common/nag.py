@@ -11,8 +11,10 @@ import json
 from typing import Any
 
 import aws_cdk as cdk
+import jsii
+from aws_cdk import aws_iam as iam
 from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, ServerlessChecks
-from constructs import IConstruct
+from constructs import IConstruct, IValidation
 
 MIN_REASON_LENGTH = 20
 
@@ -56,11 +58,41 @@ RESOURCE_STAR_REASON = (
 def iam5_resource_finding(scope: IConstruct, resource: str) -> str:
     """The exact AwsSolutions-IAM5 finding id for a wildcard resource, rendered the way cdk-nag does.
 
-    Only valid when every token in ``resource`` belongs to the stack of ``scope``; a cross-stack
-    reference renders as the consumer's import, which exists only after synthesis.
+    Resolved in the stack of ``scope``; a cross-stack reference resolves to its import only after
+    CDK has resolved references, which is why `acknowledge_object_prefix` calls this from a validation.
     """
     resolved = cdk.Stack.of(scope).resolve(resource)
     return f"AwsSolutions::AwsSolutions-IAM5[Resource::{_render(resolved)}]"
+
+
+OBJECT_PREFIX_REASON = (
+    "Object ARNs under one key prefix of one bucket: object keys are not known at deploy time, so the "
+    "prefix is the narrowest S3 resource there is."
+)
+
+
+def acknowledge_object_prefix(role: iam.Role, objects_arn: str, reason: str = OBJECT_PREFIX_REASON) -> None:
+    """Acknowledge the IAM5 finding for ``objects_arn`` (``<bucket arn>/<prefix>*``) on ``role``'s policy.
+
+    The finding id contains the resource as the role's stack renders it; for a bucket in another
+    stack that is an import which exists only once CDK has resolved references. A construct
+    validation runs after that and before the policy-validation plugins read acknowledgments, so
+    the id is computed there, exactly, for same- and cross-stack grants alike.
+    """
+    role.node.add_validation(_ObjectPrefixAcknowledgment(role, objects_arn, reason))
+
+
+@jsii.implements(IValidation)
+class _ObjectPrefixAcknowledgment:
+    def __init__(self, role: iam.Role, objects_arn: str, reason: str) -> None:
+        self._role, self._objects_arn, self._reason = role, objects_arn, reason
+
+    def validate(self) -> list[str]:
+        policy = self._role.node.try_find_child("DefaultPolicy")
+        if policy is None or policy.node.default_child is None:
+            return [f"{self._role.node.path} has no policy to acknowledge {self._objects_arn} on"]
+        acknowledge(policy.node.default_child, iam5_resource_finding(self._role, self._objects_arn), self._reason)
+        return []
 
 
 def _render(value: Any) -> str:
