@@ -592,13 +592,9 @@ def test_templates_are_cfn_lint_clean(built):
     regions = ["us-east-1", "eu-west-1"]
     problems: dict[str, list[str]] = {}
     for name in ("Knowledge", "KnowledgeHybrid", "Consumer"):
-        function = built.logical_id(name, built.stacks[name].sync_function.function) if name != "Consumer" else ""
         problems[name] = [
             f"{m.rule.id} {m.message} @ {'/'.join(map(str, m.path))}"
             for m in lint(json.dumps(built.templates[name]), config=ManualArgs(regions=regions))
-            # KitFunction (foundation code) lets lambda.Function add DependsOn on its role, which the
-            # GetAtt already implies: reported to the lead; nothing else is tolerated.
-            if not (m.rule.id == "W3005" and m.path[:3] == ["Resources", function, "DependsOn"])
         ]
     assert problems == {"Knowledge": [], "KnowledgeHybrid": [], "Consumer": []}
 
