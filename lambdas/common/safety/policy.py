@@ -1,0 +1,110 @@
+"""`SafetySettings`: everything the safety library needs, as plain frozen data.
+
+The handler builds it once per container (``SafetySettings.from_environment(os.environ)``); the
+checks only ever receive it as an argument. The stack writes the JSON from usecases/<id>/safety.yaml
+(validated at synth by stacks/safety_config.py) plus the deployed guardrail and endpoint ARNs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+ENVIRONMENT_VARIABLE = "SAFETY_SETTINGS"
+
+# Labels of Comprehend DetectToxicContent, plus TOXICITY for the overall score it returns.
+ToxicityLabel = Literal[
+    "GRAPHIC", "HARASSMENT_OR_ABUSE", "HATE_SPEECH", "INSULT", "PROFANITY", "SEXUAL", "VIOLENCE_OR_THREAT", "TOXICITY"
+]
+Format = Literal["text", "markdown"]
+Cause = Literal["validation", "prefilter", "toxicity", "entity", "guardrail", "pii"]
+Stage = Literal["input", "output"]
+
+_ENDPOINT_CLASSIFIER = r"^arn:aws[a-z-]*:comprehend:[a-z0-9-]+:\d{12}:document-classifier-endpoint/[A-Za-z0-9-]+$"
+_ENDPOINT_RECOGNIZER = r"^arn:aws[a-z-]*:comprehend:[a-z0-9-]+:\d{12}:entity-recognizer-endpoint/[A-Za-z0-9-]+$"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class InputLimits(_Frozen):
+    """What a user message may be: size, format and how Unicode tricks are handled."""
+
+    max_chars: int = Field(4000, ge=1, le=100_000, description="After normalization, in code points.")
+    max_tokens: int = Field(1200, ge=1, description="Conservative token estimate (see validation.estimate_tokens).")
+    allowed_formats: frozenset[Format] = frozenset({"text", "markdown"})
+    confusables: Literal["fold", "reject"] = Field(
+        "fold", description="Mixed-script words with look-alike letters: fold to Latin, or reject the message."
+    )
+
+
+class InjectionSettings(_Frozen):
+    threshold: float = Field(0.5, gt=0, le=1, description="Prefilter score at or above which a prompt is blocked.")
+
+
+class ToxicitySettings(_Frozen):
+    enabled: bool = True
+    thresholds: Mapping[ToxicityLabel, float] = Field(
+        default_factory=lambda: {"TOXICITY": 0.7},  # type: ignore[arg-type]
+        description="Block when a label's score reaches its threshold; labels not listed never block.",
+    )
+    classifier_endpoint_arn: str | None = Field(None, pattern=_ENDPOINT_CLASSIFIER)
+    classifier_block_labels: frozenset[str] = frozenset({"toxic"})
+    classifier_threshold: float = Field(0.5, gt=0, le=1)
+
+    @model_validator(mode="after")
+    def _thresholds_in_range(self) -> ToxicitySettings:
+        for label, value in self.thresholds.items():
+            if not 0 < value <= 1:
+                raise ValueError(f"threshold for {label} must be in (0, 1]")
+        return self
+
+
+class PiiSettings(_Frozen):
+    enabled: bool = True
+    entity_types: frozenset[str] = Field(frozenset(), description="Comprehend PII types to redact; empty = all.")
+    min_score: float = Field(0.5, ge=0, le=1)
+    language_code: Literal["en", "es"] = "en"
+
+
+class EntitySettings(_Frozen):
+    endpoint_arn: str | None = Field(None, pattern=_ENDPOINT_RECOGNIZER)
+    deny_types: frozenset[str] = frozenset()
+    deny_terms: frozenset[str] = Field(frozenset(), description="Matched case-insensitively on word boundaries.")
+    min_score: float = Field(0.5, ge=0, le=1)
+
+
+class GuardrailSettings(_Frozen):
+    """ApplyGuardrail for architectures whose model call does not carry the guardrail itself."""
+
+    identifier: str | None = Field(
+        None, pattern=r"^(?:[a-z0-9]+|arn:aws[a-z-]*:bedrock:[a-z0-9-]+:\d{12}:guardrail/[a-z0-9]+)$"
+    )
+    version: str = Field("DRAFT", pattern=r"^(?:[1-9][0-9]{0,7}|DRAFT)$")
+    apply_on_input: bool = False
+    apply_on_output: bool = False
+
+    @model_validator(mode="after")
+    def _identifier_when_applied(self) -> GuardrailSettings:
+        if (self.apply_on_input or self.apply_on_output) and not self.identifier:
+            raise ValueError("apply_on_input/apply_on_output need the guardrail identifier")
+        return self
+
+
+class SafetySettings(_Frozen):
+    limits: InputLimits = Field(default_factory=InputLimits)
+    injection: InjectionSettings = Field(default_factory=InjectionSettings)
+    toxicity: ToxicitySettings = Field(default_factory=ToxicitySettings)
+    pii: PiiSettings = Field(default_factory=PiiSettings)
+    entities: EntitySettings = Field(default_factory=EntitySettings)
+    guardrail: GuardrailSettings = Field(default_factory=GuardrailSettings)
+    fail_open: bool = Field(False, description="If a remote check errors: False blocks, True lets the text through.")
+    check_timeout_seconds: float = Field(3.0, gt=0, le=30)
+
+    @classmethod
+    def from_environment(cls, environment: Mapping[str, str]) -> SafetySettings:
+        """Parse the JSON the stack put in ``SAFETY_SETTINGS`` (the handler passes ``os.environ``)."""
+        return cls.model_validate_json(environment[ENVIRONMENT_VARIABLE])

@@ -1,0 +1,377 @@
+"""Guardrails stack: the use case's Bedrock guardrail as policy, plus the optional custom Comprehend models.
+
+- `AWS::Bedrock::Guardrail` from usecases/<id>/guardrail.yaml (validated by `GuardrailPolicy`),
+  encrypted with the kit's key. Every setting is rendered explicitly: PII input and output actions
+  are never left to a default.
+- `AWS::Bedrock::GuardrailVersion` whose logical id and description carry the policy fingerprint,
+  so a new version is published when, and only when, the policy changes. Prod retains superseded
+  versions (audit, rollback); dev deletes them.
+- With ``custom_models`` (off by default: endpoints bill per second while they exist), a training
+  bucket, a Comprehend document classifier for toxicity and a custom entity recognizer, each trained
+  from the labelled data under ``safety/`` in that bucket and served by a real-time endpoint that the
+  safety library then calls. Upload the data first: training runs when the stack deploys.
+
+Grants name their actions: `grant_apply` (bedrock:ApplyGuardrail on this guardrail) and
+`grant_safety_checks` (the Comprehend calls the safety library makes).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+
+import aws_cdk as cdk
+from aws_cdk import aws_bedrock as bedrock
+from aws_cdk import aws_comprehend as comprehend
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from constructs import Construct
+
+from stacks.common.buckets import SecureBucket
+from stacks.common.kms_key import KitKey
+from stacks.common.nag import acknowledge, acknowledge_all, each_pack
+from stacks.common.stage_policy import StagePolicy
+from stacks.guardrail_policy import HARM_CATEGORIES, GuardrailPolicy
+from stacks.safety_config import SafetyConfig
+
+# Comprehend real-time analysis: these actions support no resource type, so only Resource "*"
+# (listed with reasons in tests/policy/resource_star_allowlist.yaml).
+COMPREHEND_STAR_ACTIONS = ["comprehend:DetectPiiEntities", "comprehend:DetectToxicContent"]
+TRAINING_PREFIX = "safety/"
+# Commercial regions whose CloudFormation has all four AWS::Comprehend model and endpoint types
+# (cfn-lint's provider schemas; eu-west-1, for one, has only DocumentClassifier).
+CUSTOM_MODEL_REGIONS = frozenset({"us-east-1", "us-west-2", "eu-central-1", "ap-south-1"})
+
+
+@dataclass(frozen=True)
+class GuardrailsProps:
+    key: KitKey
+    stage: StagePolicy
+    usecase_id: str
+    policy: GuardrailPolicy
+    name_prefix: str  # "<project>-<stage>"
+    safety: SafetyConfig = field(default_factory=SafetyConfig)
+    custom_models: bool = False
+    access_logs: s3.IBucket | None = None  # required with custom_models (for the training-data bucket)
+
+
+class GuardrailsStack(cdk.Stack):
+    """Exposes ``guardrail_id``, ``guardrail_arn``, ``guardrail_version`` and the custom endpoint ARNs."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, props: GuardrailsProps, **kwargs: object) -> None:
+        super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
+        self._props = props
+        name = _resource_name(f"{props.name_prefix}-{props.usecase_id}", 50)
+        self.policy_fingerprint = props.policy.fingerprint()
+
+        self.guardrail = bedrock.CfnGuardrail(
+            self,
+            "Guardrail",
+            name=name,
+            description=props.policy.description,
+            blocked_input_messaging=props.policy.blocked_messages.input,
+            blocked_outputs_messaging=props.policy.blocked_messages.output,
+            kms_key_arn=props.key.key_arn,
+            **render_policy(props.policy),  # type: ignore[arg-type]
+        )
+        self.guardrail.apply_removal_policy(props.stage.removal_policy)
+        self.version = bedrock.CfnGuardrailVersion(
+            self,
+            f"Version{self.policy_fingerprint[:12]}",
+            guardrail_identifier=self.guardrail.attr_guardrail_id,
+            description=f"policy sha256:{self.policy_fingerprint[:16]}",
+        )
+        self.version.apply_removal_policy(props.stage.removal_policy)
+
+        self.classifier_endpoint_arn: str | None = None
+        self.recognizer_endpoint_arn: str | None = None
+        if props.custom_models:
+            self._add_custom_models(name)
+
+        cdk.CfnOutput(self, "GuardrailId", value=self.guardrail.attr_guardrail_id)
+        cdk.CfnOutput(self, "GuardrailVersion", value=self.version.attr_version)
+
+    # --------------------------------------------------------------- exposed
+
+    @property
+    def guardrail_id(self) -> str:
+        return self.guardrail.attr_guardrail_id
+
+    @property
+    def guardrail_arn(self) -> str:
+        return self.guardrail.attr_guardrail_arn
+
+    @property
+    def guardrail_version(self) -> str:
+        return self.version.attr_version
+
+    def grant_apply(self, grantee: iam.IGrantable) -> None:
+        """bedrock:ApplyGuardrail on this guardrail (also what a model call with the guardrail needs),
+        and decrypt with the guardrail's key through Bedrock only."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=["bedrock:ApplyGuardrail"], resources=[self.guardrail_arn])
+        )
+        self._props.key.grant_use_via(grantee, "bedrock", encrypt=False)
+
+    def grant_safety_checks(self, grantee: iam.IGrantable) -> None:
+        """The Comprehend calls of the safety library: toxicity and PII (no resource type, so "*"),
+        and the custom endpoints when they exist."""
+        grantee.grant_principal.add_to_principal_policy(
+            iam.PolicyStatement(actions=COMPREHEND_STAR_ACTIONS, resources=["*"])
+        )
+        if self.classifier_endpoint_arn is not None:
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(actions=["comprehend:ClassifyDocument"], resources=[self.classifier_endpoint_arn])
+            )
+        if self.recognizer_endpoint_arn is not None:
+            grantee.grant_principal.add_to_principal_policy(
+                iam.PolicyStatement(actions=["comprehend:DetectEntities"], resources=[self.recognizer_endpoint_arn])
+            )
+
+    def safety_settings_json(self) -> str:
+        """``SAFETY_SETTINGS`` for a function using the safety library (resolves to Fn::Join at synth)."""
+        settings = self._props.safety.runtime_settings(
+            guardrail_identifier=self.guardrail_id,
+            guardrail_version=self.guardrail_version,
+            classifier_endpoint_arn=self.classifier_endpoint_arn,
+            recognizer_endpoint_arn=self.recognizer_endpoint_arn,
+        )
+        return json.dumps(settings, separators=(",", ":"), sort_keys=True)
+
+    # --------------------------------------------------------- custom models
+
+    def _add_custom_models(self, name: str) -> None:
+        props = self._props
+        models = props.safety.custom_models
+        if props.access_logs is None:
+            raise ValueError("custom_models needs access_logs for its training-data bucket")
+        if not cdk.Token.is_unresolved(self.region) and self.region not in CUSTOM_MODEL_REGIONS:
+            raise ValueError(
+                f"custom_models: CloudFormation in {self.region} lacks the Comprehend endpoint resources; "
+                f"use one of {', '.join(sorted(CUSTOM_MODEL_REGIONS))}"
+            )
+        if models.toxicity_classifier is None and models.entity_recognizer is None:
+            raise ValueError("custom_models is on but safety.yaml defines no custom_models to train")
+        self.training_data = SecureBucket(
+            self, "TrainingData", key=props.key, access_logs=props.access_logs, stage=props.stage
+        )
+        bucket = self.training_data
+        role = iam.Role(
+            self,
+            "ComprehendDataAccess",
+            description="Comprehend reads the labelled training data of the custom safety models",
+            assumed_by=iam.ServicePrincipal("comprehend.amazonaws.com").with_conditions(
+                {
+                    "StringEquals": {"aws:SourceAccount": self.account},
+                    "ArnLike": {
+                        "aws:SourceArn": [
+                            self.format_arn(service="comprehend", resource="document-classifier", resource_name="*"),
+                            self.format_arn(service="comprehend", resource="entity-recognizer", resource_name="*"),
+                        ]
+                    },
+                }
+            ),
+        )
+        bucket.grant_read(role, TRAINING_PREFIX)  # also acknowledges the IAM5 finding of the prefix ARN
+        # Training volumes and models are encrypted with the kit key; Comprehend needs grants on it.
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey"],
+                resources=[props.key.key_arn],
+                conditions={"StringEquals": {"kms:ViaService": f"comprehend.{self.region}.amazonaws.com"}},
+            )
+        )
+        role_policy = role.node.find_child("DefaultPolicy")  # training starts only once the grants exist
+        policy = role_policy.node.default_child
+        assert policy is not None
+        acknowledge_all(
+            policy,
+            each_pack("IAMNoInlinePolicy"),
+            "This policy belongs to exactly one role (Comprehend's data access), is created and deleted with it, "
+            "and is reviewed with it; a managed copy would be attachable elsewhere without narrowing anything.",
+        )
+
+        def s3_uri(key: str) -> str:
+            return f"s3://{bucket.bucket_name}/{TRAINING_PREFIX}{key.removeprefix(TRAINING_PREFIX)}"
+
+        if models.toxicity_classifier is not None:
+            spec = models.toxicity_classifier
+            classifier = comprehend.CfnDocumentClassifier(
+                self,
+                "ToxicityClassifier",
+                document_classifier_name=_resource_name(f"{name}-toxicity", 63),
+                data_access_role_arn=role.role_arn,
+                language_code="en",
+                mode="MULTI_CLASS",
+                input_data_config=comprehend.CfnDocumentClassifier.DocumentClassifierInputDataConfigProperty(
+                    data_format="COMPREHEND_CSV", s3_uri=s3_uri(spec.training_csv)
+                ),
+                model_kms_key_id=props.key.key_arn,
+                volume_kms_key_id=props.key.key_arn,
+            )
+            classifier.node.add_dependency(role_policy)
+            classifier.apply_removal_policy(props.stage.removal_policy)
+            endpoint = comprehend.CfnDocumentClassifierEndpoint(
+                self,
+                "ToxicityClassifierEndpoint",
+                endpoint_name=_resource_name(f"{name}-toxicity", 40),
+                model_arn=classifier.attr_arn,
+                desired_inference_units=spec.inference_units,
+            )
+            self.classifier_endpoint_arn = endpoint.attr_arn
+
+        if models.entity_recognizer is not None:
+            spec_er = models.entity_recognizer
+            recognizer = comprehend.CfnEntityRecognizer(
+                self,
+                "EntityRecognizer",
+                recognizer_name=_resource_name(f"{name}-entities", 63),
+                data_access_role_arn=role.role_arn,
+                language_code="en",
+                input_data_config=comprehend.CfnEntityRecognizer.EntityRecognizerInputDataConfigProperty(
+                    entity_types=[
+                        comprehend.CfnEntityRecognizer.EntityTypesListItemProperty(type=t) for t in spec_er.entity_types
+                    ],
+                    data_format="COMPREHEND_CSV",
+                    documents=comprehend.CfnEntityRecognizer.EntityRecognizerDocumentsProperty(
+                        s3_uri=s3_uri(spec_er.documents), input_format="ONE_DOC_PER_LINE"
+                    ),
+                    entity_list=comprehend.CfnEntityRecognizer.EntityRecognizerEntityListProperty(
+                        s3_uri=s3_uri(spec_er.entity_list)
+                    ),
+                ),
+                model_kms_key_id=props.key.key_arn,
+                volume_kms_key_id=props.key.key_arn,
+            )
+            recognizer.node.add_dependency(role_policy)
+            recognizer.apply_removal_policy(props.stage.removal_policy)
+            er_endpoint = comprehend.CfnEntityRecognizerEndpoint(
+                self,
+                "EntityRecognizerEndpoint",
+                endpoint_name=_resource_name(f"{name}-entities", 40),
+                model_arn=recognizer.attr_arn,
+                desired_inference_units=spec_er.inference_units,
+            )
+            acknowledge(
+                er_endpoint,
+                "CloudFormation-Validate::F3006",
+                "AWS::Comprehend::EntityRecognizerEndpoint is a published CloudFormation type (CDK ships its L1; "
+                "cfn-lint's us-east-1 schema has it) that CDK's bundled validation schema does not list yet.",
+            )
+            self.recognizer_endpoint_arn = er_endpoint.attr_arn
+
+
+def render_policy(policy: GuardrailPolicy) -> dict[str, object]:
+    """The CfnGuardrail policy properties, every action explicit and every list in a stable order."""
+    filters = [
+        bedrock.CfnGuardrail.ContentFilterConfigProperty(
+            type=category,
+            input_strength=getattr(policy.content_filters, category).input,
+            output_strength=getattr(policy.content_filters, category).output,
+            input_enabled=True,
+            output_enabled=True,
+            input_action="BLOCK",
+            output_action="BLOCK",
+        )
+        for category in HARM_CATEGORIES
+    ]
+    filters.append(
+        bedrock.CfnGuardrail.ContentFilterConfigProperty(
+            type="PROMPT_ATTACK",
+            input_strength=policy.content_filters.PROMPT_ATTACK,
+            output_strength="NONE",  # Bedrock accepts only NONE on output for prompt attacks
+            input_enabled=True,
+            input_action="BLOCK",
+        )
+    )
+    rendered: dict[str, object] = {
+        "content_policy_config": bedrock.CfnGuardrail.ContentPolicyConfigProperty(filters_config=filters),
+    }
+    if policy.denied_topics:
+        rendered["topic_policy_config"] = bedrock.CfnGuardrail.TopicPolicyConfigProperty(
+            topics_config=[
+                bedrock.CfnGuardrail.TopicConfigProperty(
+                    name=topic.name,
+                    definition=topic.definition,
+                    examples=topic.examples,
+                    type="DENY",
+                    input_enabled=True,
+                    output_enabled=True,
+                    input_action="BLOCK",
+                    output_action="BLOCK",
+                )
+                for topic in policy.denied_topics
+            ]
+        )
+    words = policy.words
+    if words.deny or words.managed_profanity:
+        rendered["word_policy_config"] = bedrock.CfnGuardrail.WordPolicyConfigProperty(
+            words_config=[
+                bedrock.CfnGuardrail.WordConfigProperty(
+                    text=word, input_enabled=True, output_enabled=True, input_action="BLOCK", output_action="BLOCK"
+                )
+                for word in words.deny
+            ]
+            or None,
+            managed_word_lists_config=[
+                bedrock.CfnGuardrail.ManagedWordsConfigProperty(
+                    type="PROFANITY",
+                    input_enabled=True,
+                    output_enabled=True,
+                    input_action="BLOCK",
+                    output_action="BLOCK",
+                )
+            ]
+            if words.managed_profanity
+            else None,
+        )
+    sensitive = policy.sensitive_information
+    if sensitive.pii or sensitive.regexes:
+        rendered["sensitive_information_policy_config"] = bedrock.CfnGuardrail.SensitiveInformationPolicyConfigProperty(
+            pii_entities_config=[
+                bedrock.CfnGuardrail.PiiEntityConfigProperty(
+                    type=pii_type,
+                    action=rule.output,  # the legacy single action; input/output below take precedence
+                    input_action=rule.input,
+                    output_action=rule.output,
+                    input_enabled=True,
+                    output_enabled=True,
+                )
+                for pii_type, rule in sorted(sensitive.pii.items())
+            ]
+            or None,
+            regexes_config=[
+                bedrock.CfnGuardrail.RegexConfigProperty(
+                    name=regex.name,
+                    description=regex.description,
+                    pattern=regex.pattern,
+                    action=regex.output,
+                    input_action=regex.input,
+                    output_action=regex.output,
+                    input_enabled=True,
+                    output_enabled=True,
+                )
+                for regex in sensitive.regexes
+            ]
+            or None,
+        )
+    grounding = policy.contextual_grounding
+    if grounding is not None:
+        rendered["contextual_grounding_policy_config"] = bedrock.CfnGuardrail.ContextualGroundingPolicyConfigProperty(
+            filters_config=[
+                bedrock.CfnGuardrail.ContextualGroundingFilterConfigProperty(
+                    type="GROUNDING", threshold=grounding.grounding, action="BLOCK", enabled=True
+                ),
+                bedrock.CfnGuardrail.ContextualGroundingFilterConfigProperty(
+                    type="RELEVANCE", threshold=grounding.relevance, action="BLOCK", enabled=True
+                ),
+            ]
+        )
+    return rendered
+
+
+def _resource_name(value: str, limit: int) -> str:
+    """Letters, digits and single hyphens (Bedrock and Comprehend name rules), cut to ``limit``."""
+    cleaned = re.sub(r"-+", "-", re.sub(r"[^A-Za-z0-9-]", "-", value)).strip("-")
+    return cleaned[:limit].rstrip("-")

@@ -1,0 +1,225 @@
+"""`SafetyConfig`: usecases/<id>/safety.yaml, the runtime safety library's settings, checked at synth.
+
+The runtime settings are what lambdas/common/safety/policy.py (`SafetySettings`) parses in the
+Lambda; this model validates the same fields before synth (tests prove the two agree) and adds
+what only the stack needs: where the training data of the optional custom models lives.
+`GuardrailsStack.safety_settings_json()` merges in the deployed guardrail and endpoint ARNs.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from stacks.config import USECASES_DIR, read_yaml_mapping
+from stacks.guardrail_policy import first_error
+
+ToxicityLabel = Literal[
+    "GRAPHIC", "HARASSMENT_OR_ABUSE", "HATE_SPEECH", "INSULT", "PROFANITY", "SEXUAL", "VIOLENCE_OR_THREAT", "TOXICITY"
+]
+# Comprehend DetectPiiEntities types (PiiEntityType), without the ALL pseudo-type.
+ComprehendPiiType = Literal[
+    "BANK_ACCOUNT_NUMBER",
+    "BANK_ROUTING",
+    "CREDIT_DEBIT_NUMBER",
+    "CREDIT_DEBIT_CVV",
+    "CREDIT_DEBIT_EXPIRY",
+    "PIN",
+    "EMAIL",
+    "ADDRESS",
+    "NAME",
+    "PHONE",
+    "SSN",
+    "DATE_TIME",
+    "PASSPORT_NUMBER",
+    "DRIVER_ID",
+    "URL",
+    "AGE",
+    "USERNAME",
+    "PASSWORD",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "IP_ADDRESS",
+    "MAC_ADDRESS",
+    "LICENSE_PLATE",
+    "VEHICLE_IDENTIFICATION_NUMBER",
+    "UK_NATIONAL_INSURANCE_NUMBER",
+    "CA_SOCIAL_INSURANCE_NUMBER",
+    "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER",
+    "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER",
+    "IN_PERMANENT_ACCOUNT_NUMBER",
+    "IN_NREGA",
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
+    "SWIFT_CODE",
+    "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
+    "CA_HEALTH_NUMBER",
+    "IN_AADHAAR",
+    "IN_VOTER_NUMBER",
+]
+Score = Annotated[float, Field(gt=0, le=1)]
+Format = Literal["text", "markdown"]
+
+
+def _default_thresholds() -> dict[ToxicityLabel, float]:
+    return {"TOXICITY": 0.7}
+
+
+_ENTITY_TYPE = r"^[A-Z][A-Z0-9_]{0,63}$"  # Comprehend custom entity type names: upper case by convention
+_S3_KEY = r"^[A-Za-z0-9!_.*'()/-]{1,1024}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Limits(_Strict):
+    max_chars: int = Field(4000, ge=1, le=100_000)
+    max_tokens: int = Field(1200, ge=1)
+    allowed_formats: list[Format] = Field(default_factory=lambda: list(get_args(Format)))
+    confusables: Literal["fold", "reject"] = "fold"
+
+
+class Injection(_Strict):
+    threshold: float = Field(0.5, gt=0, le=1)
+
+
+class Toxicity(_Strict):
+    enabled: bool = True
+    thresholds: dict[ToxicityLabel, Score] = Field(
+        default_factory=_default_thresholds,
+        description="Block when a label's score reaches its threshold; unlisted labels never block.",
+    )
+
+
+class Pii(_Strict):
+    enabled: bool = True
+    entity_types: list[ComprehendPiiType] = Field(default_factory=list)
+    min_score: float = Field(0.5, ge=0, le=1)
+    language_code: Literal["en", "es"] = "en"
+
+
+class Entities(_Strict):
+    deny_types: list[str] = Field(default_factory=list)
+    deny_terms: list[str] = Field(default_factory=list)
+    min_score: float = Field(0.5, ge=0, le=1)
+
+    @field_validator("deny_types")
+    @classmethod
+    def _type_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.match(_ENTITY_TYPE, name):
+                raise ValueError(f"entity type '{name}' must be upper case letters, digits and _ (max 64)")
+        return sorted(set(value))
+
+    @field_validator("deny_terms")
+    @classmethod
+    def _terms(cls, value: list[str]) -> list[str]:
+        terms = sorted({" ".join(t.split()) for t in value})
+        if any(not t for t in terms):
+            raise ValueError("deny_terms must not contain empty terms")
+        return terms
+
+
+class GuardrailUse(_Strict):
+    apply_on_input: bool = False
+    apply_on_output: bool = False
+
+
+class ToxicityClassifierTraining(_Strict):
+    """A Comprehend document classifier trained from a labelled CSV (label,text per line) in S3."""
+
+    training_csv: str = Field(pattern=_S3_KEY, description="Key in the training bucket.")
+    block_labels: list[str] = Field(min_length=1, description="Classes that mean 'toxic' for this use case.")
+    threshold: float = Field(0.5, gt=0, le=1)
+    inference_units: int = Field(1, ge=1, le=10)
+
+
+class EntityRecognizerTraining(_Strict):
+    """A Comprehend custom entity recognizer trained from documents plus an entity list in S3."""
+
+    entity_types: list[str] = Field(min_length=1, max_length=25)
+    documents: str = Field(pattern=_S3_KEY, description="Key of the training documents (one per line).")
+    entity_list: str = Field(pattern=_S3_KEY, description="Key of the entity list CSV (Text,Type).")
+    inference_units: int = Field(1, ge=1, le=10)
+
+
+class CustomModels(_Strict):
+    toxicity_classifier: ToxicityClassifierTraining | None = None
+    entity_recognizer: EntityRecognizerTraining | None = None
+
+
+class SafetyConfig(_Strict):
+    limits: Limits = Field(default_factory=Limits)
+    injection: Injection = Field(default_factory=Injection)
+    toxicity: Toxicity = Field(default_factory=Toxicity)
+    pii: Pii = Field(default_factory=Pii)
+    entities: Entities = Field(default_factory=Entities)
+    guardrail: GuardrailUse = Field(default_factory=GuardrailUse)
+    fail_open: bool = False
+    check_timeout_seconds: float = Field(3.0, gt=0, le=30)
+    custom_models: CustomModels = Field(default_factory=CustomModels)
+
+    @model_validator(mode="after")
+    def _recognizer_covers_denied_types(self) -> SafetyConfig:
+        recognizer = self.custom_models.entity_recognizer
+        if recognizer is not None:
+            missing = sorted(set(self.entities.deny_types) - set(recognizer.entity_types))
+            if missing:
+                raise ValueError(f"entities.deny_types {missing} are not types the entity recognizer is trained on")
+        return self
+
+    def runtime_settings(
+        self,
+        *,
+        guardrail_identifier: str | None = None,
+        guardrail_version: str = "DRAFT",
+        classifier_endpoint_arn: str | None = None,
+        recognizer_endpoint_arn: str | None = None,
+    ) -> dict[str, Any]:
+        """The JSON-able settings the Lambda's `SafetySettings` parses (ARNs may be CDK tokens)."""
+        classifier = self.custom_models.toxicity_classifier
+        toxicity: dict[str, Any] = self.toxicity.model_dump(mode="json")
+        if classifier_endpoint_arn is not None and classifier is not None:
+            toxicity |= {
+                "classifier_endpoint_arn": classifier_endpoint_arn,
+                "classifier_block_labels": classifier.block_labels,
+                "classifier_threshold": classifier.threshold,
+            }
+        entities: dict[str, Any] = self.entities.model_dump(mode="json")
+        if recognizer_endpoint_arn is not None:
+            entities["endpoint_arn"] = recognizer_endpoint_arn
+        guardrail: dict[str, Any] = self.guardrail.model_dump(mode="json")
+        if guardrail_identifier is not None:
+            guardrail |= {"identifier": guardrail_identifier, "version": guardrail_version}
+        return {
+            "limits": self.limits.model_dump(mode="json"),
+            "injection": self.injection.model_dump(mode="json"),
+            "toxicity": toxicity,
+            "pii": self.pii.model_dump(mode="json"),
+            "entities": entities,
+            "guardrail": guardrail,
+            "fail_open": self.fail_open,
+            "check_timeout_seconds": self.check_timeout_seconds,
+        }
+
+
+def load_safety_config(usecase_id: str, root: Path = USECASES_DIR) -> SafetyConfig:
+    """Read and validate usecases/<id>/safety.yaml (optional: defaults apply when it is absent)."""
+    path = root / usecase_id / "safety.yaml"
+    if not path.is_file():
+        return SafetyConfig()
+    source = _display(path)
+    try:
+        return SafetyConfig.model_validate(read_yaml_mapping(path))
+    except ValidationError as exc:
+        raise first_error(source, exc) from None
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(USECASES_DIR.parent))
+    except ValueError:
+        return str(path)

@@ -1,0 +1,34 @@
+"""SafetySettings: parsed from the environment JSON the stack writes; bad values fail loudly."""
+
+from __future__ import annotations
+
+import pytest
+from common.safety.policy import ENVIRONMENT_VARIABLE, SafetySettings
+from pydantic import ValidationError
+
+
+def test_from_environment_parses_the_stack_json():
+    environment = {
+        ENVIRONMENT_VARIABLE: '{"injection":{"threshold":0.4},"guardrail":{"identifier":"abc123","version":"2"}}'
+    }
+    settings = SafetySettings.from_environment(environment)
+    assert settings.injection.threshold == 0.4
+    assert settings.guardrail.version == "2"
+    assert settings.limits.max_chars == 4000  # defaults fill the rest
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"guardrail": {"apply_on_input": True}},  # applying needs an identifier
+        {"guardrail": {"identifier": "abc", "version": "v1"}},
+        {"toxicity": {"thresholds": {"HATE_SPEECH": 0}}},
+        {"toxicity": {"thresholds": {"RUDENESS": 0.5}}},
+        {"entities": {"endpoint_arn": "arn:aws:s3:::bucket"}},
+        {"limits": {"allowed_formats": ["html"]}},
+        {"unknown": True},
+    ],
+)
+def test_bad_settings_are_rejected(bad):
+    with pytest.raises(ValidationError):
+        SafetySettings.model_validate(bad)
