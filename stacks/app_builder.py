@@ -9,8 +9,9 @@ from typing import Any
 import aws_cdk as cdk
 
 from stacks.common.nag import add_nag_packs
-from stacks.config import KitConfig, kit_config_from_context, load_usecase
+from stacks.config import KitConfig, kit_config_from_context
 from stacks.stage import JourneyStage
+from stacks.usecase_files import load_usecase_files
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
@@ -33,9 +34,9 @@ def read_context(app: cdk.App) -> dict[str, Any]:
 def build_app(app: cdk.App) -> list[JourneyStage]:
     """Validate all config first, so a bad file synthesizes nothing; then build and nag-gate."""
     config: KitConfig = kit_config_from_context(read_context(app))
-    usecase = load_usecase(config.usecase)
+    files = load_usecase_files(config.usecase)
     stages = [
-        JourneyStage(app, config=config, usecase=usecase, stage=stage, environment=config.environments[stage])
+        JourneyStage(app, config=config, files=files, stage=stage, environment=config.environments[stage])
         for stage in config.selected_stages()
     ]
     add_nag_packs(app)

@@ -53,10 +53,20 @@ class _Strict(BaseModel):
 
 
 class Features(_Strict):
-    """Switches for the optional stacks; each later stage's stack adds its switch here.
+    """Switches for the optional stacks. Foundation (key, access logs, alarm topic) is always deployed."""
 
-    Foundation (key, access logs, alarm topic) is always deployed.
-    """
+    guardrails: bool = Field(True, description="Guardrails stack: Bedrock guardrail from guardrail.yaml.")
+    custom_safety_models: bool = Field(
+        False,
+        description="Comprehend custom toxicity classifier and entity recognizer with endpoints "
+        "(Guardrails stack; endpoints bill per hour while they exist).",
+    )
+
+    @model_validator(mode="after")
+    def _dependencies(self) -> Features:
+        if self.custom_safety_models and not self.guardrails:
+            raise ValueError("custom_safety_models needs guardrails")
+        return self
 
 
 class Environment(_Strict):

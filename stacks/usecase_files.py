@@ -1,0 +1,29 @@
+"""Every file of one use case, loaded and validated together before any stack is built.
+
+A bad file anywhere stops the app with one `ConfigError` line and nothing synthesized, so a stage
+never half-builds from a use case whose guardrail policy, say, is broken.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from stacks.config import USECASES_DIR, UseCase, load_usecase
+from stacks.guardrail_policy import GuardrailPolicy, load_guardrail_policy
+from stacks.safety_config import SafetyConfig, load_safety_config
+
+
+@dataclass(frozen=True)
+class UseCaseFiles:
+    usecase: UseCase
+    guardrail_policy: GuardrailPolicy
+    safety: SafetyConfig
+
+
+def load_usecase_files(usecase_id: str, root: Path = USECASES_DIR) -> UseCaseFiles:
+    return UseCaseFiles(
+        usecase=load_usecase(usecase_id, root),
+        guardrail_policy=load_guardrail_policy(usecase_id, root),
+        safety=load_safety_config(usecase_id, root),
+    )
