@@ -1,4 +1,4 @@
-"""Heuristic prompt-injection prefilter: weighted patterns, a score, a threshold and its reasons.
+"""Prompt-injection prefilter: weighted patterns plus a small learned scorer, a threshold and its reasons.
 
 A cheap first line in front of the Bedrock guardrail's PROMPT_ATTACK filter, not a replacement for
 it: it catches the common phrasings (instruction override, persona jailbreaks, prompt extraction,
@@ -6,13 +6,15 @@ fake conversation turns, exfiltration through links and markup, encoded payloads
 a millisecond, before any AWS call is paid for. Measured recall and false-positive rate on public
 corpora are in bench/results-safety.md (bench/prefilter_eval.py).
 
-Scoring: each matched rule contributes its weight once; the score is the noisy-OR of the weights
+Scoring: each matched rule contributes its weight once; the rules' score is the noisy-OR of the weights
 (1 - prod(1 - w)), so two medium signals together outweigh one, and the score stays in [0, 1].
 The text is scanned as written, with leetspeak undone, with spaced-out letters joined, and with
 base64/hex runs decoded (bounded), because those encodings hide an instruction from a plain scan.
 
-Hand-written on purpose: the PyPI prompt-injection detectors either call a model or an API, or bundle
-large model weights; this one must stay stdlib-only and sub-millisecond inside the Lambda.
+The rules are precise but miss unseen jailbreak templates; a linear model over word and character n-grams
+(injection_model.py, weights trained offline on the dev split by bench/train_prefilter.py) generalizes
+better. The verdict's score is the larger of the two; reasons name the matched rules and, when the model
+scored at least 0.1, ``model:<score>``. Both stay stdlib-only: about 1-2 ms for 2 KB inside the Lambda.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from common.safety import injection_model
 
 # Shared vocabulary of the rules.
 _GAP = r"(?:[\w'\u2019-]+\s+){0,4}?"  # up to four words in between ("all developer and system")
@@ -539,6 +543,7 @@ _MORSE_CODES = (
 )
 _MORSE = dict(zip(_MORSE_CODES.split(), "abcdefghijklmnopqrstuvwxyz0123456789", strict=True))
 _INVISIBLE = re.compile("[\u00ad\u200b-\u200f\u2060-\u2064\ufeff]")
+_MODEL_REASON_MIN = 0.1  # below this the model's score is not worth a reason
 _MAX_DECODED = 16  # decoded runs per text
 _MAX_RUN = 8192  # characters per run
 
@@ -554,10 +559,11 @@ class InjectionVerdict:
         return self.score >= self.threshold
 
 
-def scan(text: str, threshold: float = 0.5, *, gate: bool = True) -> InjectionVerdict:
+def scan(text: str, threshold: float = 0.5, *, gate: bool = True, use_model: bool = True) -> InjectionVerdict:
     """Score ``text``; ``reasons`` name the matched rules (with ``+decoded`` etc. for hidden ones).
 
-    ``gate=False`` runs every rule regardless of its trigger substrings (for equivalence checks).
+    ``gate=False`` runs every rule regardless of its trigger substrings (for equivalence checks);
+    ``use_model=False`` scores with the rules alone (for the benchmark's comparison).
     """
     if not isinstance(text, str) or not text:
         return InjectionVerdict(0.0, threshold, ())
@@ -575,7 +581,14 @@ def scan(text: str, threshold: float = 0.5, *, gate: bool = True) -> InjectionVe
     miss = 1.0
     for weight in weights.values():
         miss *= 1.0 - weight
-    return InjectionVerdict(round(1.0 - miss, 4), threshold, tuple(sorted(weights)))
+    score = 1.0 - miss
+    reasons = sorted(weights)
+    if use_model:
+        p = injection_model.MODEL.score(text)
+        score = max(score, p)
+        if p >= _MODEL_REASON_MIN:
+            reasons.insert(0, f"model:{p:.2f}")
+    return InjectionVerdict(round(score, 4), threshold, tuple(reasons))
 
 
 def _views(text: str) -> list[tuple[str, str]]:
