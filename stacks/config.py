@@ -55,6 +55,8 @@ class _Strict(BaseModel):
 class Features(_Strict):
     """Switches for the optional stacks. Foundation (key, access logs, alarm topic) is always deployed."""
 
+    data: bool = Field(True, description="Data stack: evaluation pipeline with PII redaction and bias profile.")
+    knowledge: bool = Field(True, description="Knowledge stack: Bedrock knowledge base on the curated data.")
     guardrails: bool = Field(True, description="Guardrails stack: Bedrock guardrail from guardrail.yaml.")
     custom_safety_models: bool = Field(
         False,
@@ -66,6 +68,8 @@ class Features(_Strict):
     def _dependencies(self) -> Features:
         if self.custom_safety_models and not self.guardrails:
             raise ValueError("custom_safety_models needs guardrails")
+        if self.knowledge and not self.data:
+            raise ValueError("knowledge needs data (it indexes the curated bucket)")
         return self
 
 

@@ -7,8 +7,10 @@ from constructs import Construct
 
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import Environment, KitConfig, Stage
+from stacks.data import DataProps, DataStack
 from stacks.foundation import FoundationProps, FoundationStack
 from stacks.guardrails import GuardrailsProps, GuardrailsStack
+from stacks.knowledge import KnowledgeProps, KnowledgeStack
 from stacks.usecase_files import UseCaseFiles
 
 
@@ -38,6 +40,46 @@ class JourneyStage(cdk.Stage):
             props=FoundationProps(name_prefix=name_prefix, stage=policy, alarm_email=config.alarm_email),
         )
         foundation = self.foundation
+
+        self.data: DataStack | None = None
+        if config.features.data:
+            self.data = DataStack(
+                self,
+                "Data",
+                stack_name=stack_name("Data"),
+                description=f"{usecase.title}: data evaluation pipeline, PII redaction, bias profile ({stage})",
+                props=DataProps(
+                    key=foundation.key,
+                    access_logs=foundation.access_logs.bucket,
+                    alarm_topic=foundation.alarm_topic,
+                    stage=policy,
+                    name_prefix=name_prefix,
+                    usecase_id=usecase.id,
+                    settings=files.data,
+                ),
+            )
+
+        self.knowledge: KnowledgeStack | None = None
+        if config.features.knowledge and self.data is not None:
+            self.knowledge = KnowledgeStack(
+                self,
+                "Knowledge",
+                stack_name=stack_name("Knowledge"),
+                description=f"{usecase.title}: Bedrock knowledge base on S3 Vectors with ingestion sync ({stage})",
+                props=KnowledgeProps(
+                    name_prefix=name_prefix,
+                    stage=policy,
+                    key=foundation.key,
+                    alarm_topic=foundation.alarm_topic,
+                    curated_bucket=self.data.curated,
+                    event_bus=self.data.event_bus,
+                    dataset_published_source=self.data.event_source,
+                    dataset_published_detail_type=self.data.event_detail_type,
+                    embedding_model_id=usecase.models.embedding,
+                    embedding_dimensions=usecase.models.embedding_dimensions,
+                    settings=files.knowledge,
+                ),
+            )
 
         self.guardrails: GuardrailsStack | None = None
         if config.features.guardrails:

@@ -10,20 +10,27 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stacks.config import USECASES_DIR, UseCase, load_usecase
+from stacks.data_config import DataSettings, load_data_settings
 from stacks.guardrail_policy import GuardrailPolicy, load_guardrail_policy
+from stacks.knowledge_config import KnowledgeSettings, load_knowledge_settings
 from stacks.safety_config import SafetyConfig, load_safety_config
 
 
 @dataclass(frozen=True)
 class UseCaseFiles:
     usecase: UseCase
+    data: DataSettings
+    knowledge: KnowledgeSettings
     guardrail_policy: GuardrailPolicy
     safety: SafetyConfig
 
 
 def load_usecase_files(usecase_id: str, root: Path = USECASES_DIR) -> UseCaseFiles:
+    usecase = load_usecase(usecase_id, root)
     return UseCaseFiles(
-        usecase=load_usecase(usecase_id, root),
+        usecase=usecase,
+        data=load_data_settings(usecase, root),
+        knowledge=load_knowledge_settings(usecase_id, root),
         guardrail_policy=load_guardrail_policy(usecase_id, root),
         safety=load_safety_config(usecase_id, root),
     )

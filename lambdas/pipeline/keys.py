@@ -1,0 +1,103 @@
+"""Where every object of a run lives. Pure functions: the same input always gives the same keys.
+
+raw bucket        datasets/<dataset>/<source>/<path>            uploads; datasets/<dataset>/_READY starts a run
+                  staging/<run>/valid/<raw key>.jsonl            validated records (still with PII)
+                  staging/<run>/redacted/<raw key>.jsonl         redacted records, input of publish
+quarantine bucket <raw key>                                      a whole object that could not be processed
+                  <raw key>.reason.json                          why
+                  <raw key>.<step>-rejects.jsonl                 records one step rejected, each with a reason
+curated bucket    <raw key>                                      redacted records in the source's format
+                  <raw key>.metadata.json                        Bedrock knowledge-base metadata sidecar
+reports bucket    reports/<dataset>/<run>/report.json|.md        the run's report
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from dataclasses import dataclass
+
+DATASETS = "datasets/"
+READY_MARKER = "_READY"
+STAGING = "staging/"
+REPORTS = "reports/"
+MAP_RESULTS = "map-runs/"
+_DATASET = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
+_EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "text", ".md": "text"}
+
+
+class LayoutError(ValueError):
+    """An object key outside the layout above."""
+
+
+def dataset_of_marker(key: str) -> str:
+    """The dataset id of a `datasets/<dataset>/_READY` marker key."""
+    parts = key.split("/")
+    if len(parts) != 3 or parts[0] + "/" != DATASETS or parts[2] != READY_MARKER or not _DATASET.match(parts[1]):
+        raise LayoutError(f"'{key}' is not a marker datasets/<dataset>/{READY_MARKER} (dataset: {_DATASET.pattern})")
+    return parts[1]
+
+
+def dataset_prefix(dataset: str) -> str:
+    return f"{DATASETS}{dataset}/"
+
+
+def is_marker(key: str) -> bool:
+    return posixpath.basename(key) == READY_MARKER
+
+
+@dataclass(frozen=True)
+class RawKey:
+    key: str
+    dataset: str
+    source: str | None  # None when the object is not inside a source folder
+    extension: str
+
+    @property
+    def format(self) -> str | None:
+        """jsonl, csv or text from the extension; None for an unknown one."""
+        return _EXTENSIONS.get(self.extension)
+
+
+def parse_raw_key(key: str) -> RawKey:
+    parts = key.split("/")
+    if len(parts) < 3 or parts[0] + "/" != DATASETS:
+        raise LayoutError(f"'{key}' is not under {DATASETS}<dataset>/")
+    source = parts[2] if len(parts) >= 4 else None
+    return RawKey(key=key, dataset=parts[1], source=source, extension=posixpath.splitext(key)[1].lower())
+
+
+def staging_prefix(run_id: str, stage: str) -> str:
+    return f"{STAGING}{run_id}/{stage}/"
+
+
+def staging_key(run_id: str, stage: str, raw_key: str) -> str:
+    return f"{staging_prefix(run_id, stage)}{raw_key}.jsonl"
+
+
+def raw_key_of_staging(run_id: str, stage: str, key: str) -> str:
+    prefix = staging_prefix(run_id, stage)
+    if not key.startswith(prefix) or not key.endswith(".jsonl"):
+        raise LayoutError(f"'{key}' is not a {stage} staging object of run {run_id}")
+    return key[len(prefix) : -len(".jsonl")]
+
+
+def rejects_key(raw_key: str, step: str) -> str:
+    return f"{raw_key}.{step}-rejects.jsonl"
+
+
+def reason_key(raw_key: str) -> str:
+    return f"{raw_key}.reason.json"
+
+
+def curated_key(raw_key: str) -> str:
+    """Curated objects keep the raw key, so a re-run overwrites instead of duplicating."""
+    return raw_key
+
+
+def sidecar_key(curated: str) -> str:
+    return f"{curated}.metadata.json"
+
+
+def report_key(dataset: str, run_id: str, extension: str) -> str:
+    return f"{REPORTS}{dataset}/{run_id}/report.{extension}"

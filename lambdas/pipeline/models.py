@@ -1,0 +1,85 @@
+"""What the state machine passes between steps: object keys, counts and verdicts, never record content.
+
+Each step's output extends its input, so a Catch sees everything the failed step was given.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class Run(_Model):
+    id: str = Field(min_length=1, max_length=80)
+    dataset: str
+    bucket: str  # the raw bucket
+    prefix: str  # datasets/<dataset>/
+    valid_prefix: str  # staging/<run>/valid/
+    redacted_prefix: str  # staging/<run>/redacted/
+    started_at: str
+
+
+class Item(_Model):
+    """One object of the Distributed Map (from ListObjectsV2)."""
+
+    key: str
+    size: int = 0
+    run: Run
+
+
+class Validated(Item):
+    source: str | None = None
+    skipped: bool = False  # the _READY marker or a folder placeholder: not data
+    whole_object_rejected: bool = False
+    records_in: int = 0
+    rejected: int = 0
+    valid: int = 0
+    missing: dict[str, int] = Field(default_factory=dict)
+
+
+class Redacted(Validated):
+    redacted: int = 0
+    redact_rejected: int = 0
+    entities: dict[str, int] = Field(default_factory=dict)
+    records_with_pii: int = 0
+    requests: int = 0
+
+
+class Failure(_Model):
+    Error: str = "Unknown"
+    Cause: str = ""
+
+
+class Failed(_Model):
+    """A phase's item as the failing step received it, plus the error the Catch added."""
+
+    key: str
+    run: Run
+    records_in: int | None = None  # known once validate has read the object
+    error: Failure = Field(default_factory=Failure)
+
+
+class QuarantineRequest(_Model):
+    phase: str = Field(pattern=r"^(process|publish)$")
+    failed: Failed
+
+
+class PublishItem(_Model):
+    key: str  # the staged redacted object
+    run: Run
+    bias_status: str
+
+
+class AssessRequest(_Model):
+    run: Run
+
+
+class FinalizeRequest(_Model):
+    run: Run
+    assessment: dict[str, Any]
+    published: bool

@@ -1,0 +1,46 @@
+"""What every pipeline handler shares: its environment, settings and AWS clients (one per container)."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+
+from common.clients import client
+
+from pipeline.ledger import Claims, Ledger
+from pipeline.settings import PipelineSettings, settings_from_json
+from pipeline.storage import Storage
+
+
+def env(name: str) -> str:
+    value = os.environ.get(name)
+    if not value:
+        raise RuntimeError(f"environment variable {name} is not set; the Data stack sets it on every function")
+    return value
+
+
+def settings() -> PipelineSettings:
+    return settings_from_json(env("PIPELINE_SETTINGS"))
+
+
+def storage() -> Storage:
+    return Storage(client("s3"))
+
+
+def ledger() -> Ledger:
+    return Ledger(client("dynamodb"), env("LEDGER_TABLE"))
+
+
+def claims() -> Claims:
+    return Claims(client("dynamodb"), env("CLAIMS_TABLE"))
+
+
+@cache
+def _secret(secret_id: str) -> bytes:
+    value: str = client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
+    return value.encode()
+
+
+def hash_salt() -> bytes:
+    """The salt for pseudonymous hashes, from Secrets Manager, read once per container."""
+    return _secret(env("HASH_SALT_SECRET_ARN"))

@@ -1,0 +1,313 @@
+"""Data-evaluation settings of a use case, from usecases/<id>/data.yaml.
+
+`UseCase.data.sources` (stacks/config.py) names the sources a use case needs and their formats; this
+file says what a valid record of each source is (fields, types, sizes), what happens to each PII entity
+type (mask, drop or salted hash), which group fields the bias profile compares with which reference
+distribution, and the thresholds that turn the profile into PASS, WARN or FAIL.
+
+`DataSettings.runtime()` is the plain-JSON form the pipeline Lambdas receive in their environment;
+lambdas/pipeline/settings.py parses it, and tests/stacks/test_data.py proves the two agree.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from stacks.config import USECASES_DIR, ConfigError, UseCase, read_yaml_mapping
+
+DATA_FILE = "data.yaml"
+
+# Lambda allows 4 KB for all environment variables together; the settings share it with a few names.
+MAX_RUNTIME_SETTINGS_BYTES = 3200
+# What the functions may receive; each gets only the sections it uses.
+RUNTIME_SECTIONS = ("limits", "pii", "sources", "profile", "monitoring")
+FUNCTION_SECTIONS: dict[str, tuple[str, ...]] = {
+    "validate": ("limits", "sources"),
+    "redact": ("pii", "sources"),
+    "profile": ("profile",),
+    "assess": ("profile",),
+    "publish": ("sources",),
+    "finalize": ("monitoring",),
+}
+
+FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
+PiiAction = Literal["mask", "drop", "hash"]
+# Amazon Comprehend DetectPiiEntities entity types (botocore's PiiEntityType, without the "ALL" filter).
+PiiEntityType = Literal[
+    "BANK_ACCOUNT_NUMBER",
+    "BANK_ROUTING",
+    "CREDIT_DEBIT_NUMBER",
+    "CREDIT_DEBIT_CVV",
+    "CREDIT_DEBIT_EXPIRY",
+    "PIN",
+    "EMAIL",
+    "ADDRESS",
+    "NAME",
+    "PHONE",
+    "SSN",
+    "DATE_TIME",
+    "PASSPORT_NUMBER",
+    "DRIVER_ID",
+    "URL",
+    "AGE",
+    "USERNAME",
+    "PASSWORD",
+    "AWS_ACCESS_KEY",
+    "AWS_SECRET_KEY",
+    "IP_ADDRESS",
+    "MAC_ADDRESS",
+    "LICENSE_PLATE",
+    "VEHICLE_IDENTIFICATION_NUMBER",
+    "UK_NATIONAL_INSURANCE_NUMBER",
+    "CA_SOCIAL_INSURANCE_NUMBER",
+    "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER",
+    "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER",
+    "IN_PERMANENT_ACCOUNT_NUMBER",
+    "IN_NREGA",
+    "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
+    "SWIFT_CODE",
+    "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
+    "CA_HEALTH_NUMBER",
+    "IN_AADHAAR",
+    "IN_VOTER_NUMBER",
+]
+# Languages DetectPiiEntities supports.
+PiiLanguage = Literal["en", "es"]
+# DetectPiiEntities rejects documents over 100 KB of UTF-8.
+COMPREHEND_MAX_BYTES = 100_000
+_NAME = r"^[a-z][a-z0-9_]{0,62}$"
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class FieldSpec(_Strict):
+    """One field of a structured record."""
+
+    type: FieldType
+    required: bool = False
+    max_length: int | None = Field(None, ge=1, description="Strings: maximum length in characters.")
+    minimum: float | None = Field(None, description="Numbers: smallest allowed value.")
+    maximum: float | None = Field(None, description="Numbers: largest allowed value.")
+    allowed: list[str] | None = Field(None, min_length=1, description="Strings: the only values accepted.")
+    pii: PiiEntityType | None = Field(None, description="The whole value is this PII type (no detection needed).")
+    scan: bool = Field(False, description="Free text: detect PII in it with Comprehend.")
+
+    @model_validator(mode="after")
+    def _options_fit_the_type(self) -> FieldSpec:
+        if self.type != "string" and (self.max_length or self.allowed or self.pii or self.scan):
+            raise ValueError("max_length, allowed, pii and scan apply to string fields only")
+        if self.type not in ("integer", "number") and (self.minimum is not None or self.maximum is not None):
+            raise ValueError("minimum and maximum apply to integer and number fields only")
+        if self.pii and self.scan:
+            raise ValueError("a field is either entirely one PII type (pii) or free text to scan (scan), not both")
+        if self.minimum is not None and self.maximum is not None and self.minimum > self.maximum:
+            raise ValueError("minimum is greater than maximum")
+        return self
+
+
+class SourceSpec(_Strict):
+    """Schema of one source. Text sources are whole documents, scanned for PII; they have no fields."""
+
+    format: Literal["jsonl", "csv", "text"]
+    fields: dict[str, FieldSpec] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _fields_fit_the_format(self) -> SourceSpec:
+        if self.format == "text" and self.fields:
+            raise ValueError("text sources are whole documents and take no fields")
+        if self.format != "text" and not self.fields:
+            raise ValueError(f"{self.format} sources need at least one field")
+        for name in self.fields:
+            if not _matches(_NAME, name):
+                raise ValueError(f"field name '{name}' must match {_NAME}")
+        return self
+
+
+class Limits(_Strict):
+    max_object_bytes: int = Field(50 * 1024 * 1024, ge=1, le=4 * 1024**3, description="Larger objects: quarantined.")
+    max_record_bytes: int = Field(64 * 1024, ge=64, le=16 * 1024 * 1024, description="One JSONL line or CSV row.")
+    max_document_bytes: int = Field(1024 * 1024, ge=64, le=64 * 1024 * 1024, description="One text document.")
+
+
+class PiiSettings(_Strict):
+    language: PiiLanguage = "en"
+    min_score: float = Field(0.5, ge=0, le=1)
+    chunk_bytes: int = Field(90_000, ge=1_000, le=COMPREHEND_MAX_BYTES, description="UTF-8 bytes per request.")
+    default_action: PiiAction = "mask"
+    actions: dict[PiiEntityType, PiiAction] = Field(default_factory=dict)
+
+
+class GroupSpec(_Strict):
+    reference: dict[str, float] = Field(min_length=2, description="Expected share of each group; sums to 1.")
+
+    @model_validator(mode="after")
+    def _is_a_distribution(self) -> GroupSpec:
+        if any(not 0 < share <= 1 for share in self.reference.values()):
+            raise ValueError("every reference share must be in (0, 1]")
+        if not math.isclose(sum(self.reference.values()), 1.0, abs_tol=1e-6):
+            raise ValueError(f"reference shares must sum to 1, got {sum(self.reference.values()):.6f}")
+        return self
+
+
+class Outcome(_Strict):
+    field: str
+    positive: bool | int | str = Field(description="The outcome value counted as the favourable one.")
+
+
+class BelowBand(_Strict):
+    """WARN below ``warn_below``; FAIL below ``fail_below`` (omit to never fail on this figure)."""
+
+    warn_below: float
+    fail_below: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BelowBand:
+        if self.fail_below is not None and self.fail_below > self.warn_below:
+            raise ValueError("fail_below must not be above warn_below")
+        return self
+
+
+class AboveBand(_Strict):
+    """WARN above ``warn_above``; FAIL above ``fail_above`` (omit to never fail on this figure)."""
+
+    warn_above: float
+    fail_above: float | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AboveBand:
+        if self.fail_above is not None and self.fail_above < self.warn_above:
+            raise ValueError("fail_above must not be below warn_above")
+        return self
+
+
+class Thresholds(_Strict):
+    chi_square_p: BelowBand = Field(default_factory=lambda: BelowBand(warn_below=0.01))
+    psi: AboveBand = Field(default_factory=lambda: AboveBand(warn_above=0.1, fail_above=0.25))
+    parity_difference: AboveBand = Field(default_factory=lambda: AboveBand(warn_above=0.1, fail_above=0.2))
+    disparate_impact: BelowBand = Field(default_factory=lambda: BelowBand(warn_below=0.8, fail_below=0.6))
+    missing_rate: AboveBand = Field(default_factory=lambda: AboveBand(warn_above=0.05, fail_above=0.2))
+
+
+class ProfileSpec(_Strict):
+    source: str
+    outcome: Outcome | None = None
+    min_records: int = Field(30, ge=1)
+    groups: dict[str, GroupSpec] = Field(min_length=1)
+    thresholds: Thresholds = Field(default_factory=Thresholds)
+
+
+class Monitoring(_Strict):
+    quarantine_rate_alarm: float = Field(0.05, gt=0, le=1, description="Alarm above this share of a run's records.")
+
+
+class DataSettings(_Strict):
+    """Everything the data-evaluation stage needs from a use case."""
+
+    map_concurrency: int = Field(20, ge=1, le=10_000, description="Distributed Map MaxConcurrency.")
+    limits: Limits = Field(default_factory=Limits)
+    pii: PiiSettings = Field(default_factory=PiiSettings)
+    sources: dict[str, SourceSpec] = Field(min_length=1)
+    profile: ProfileSpec | None = None
+    monitoring: Monitoring = Field(default_factory=Monitoring)
+
+    @model_validator(mode="after")
+    def _profile_refers_to_real_fields(self) -> DataSettings:
+        for name in self.sources:
+            if not _matches(r"^[a-z0-9_]+$", name):
+                raise ValueError(f"source name '{name}' must match ^[a-z0-9_]+$")
+        if self.profile is None:
+            return self
+        source = self.sources.get(self.profile.source)
+        if source is None:
+            raise ValueError(f"profile.source '{self.profile.source}' is not one of the sources")
+        for group, spec in self.profile.groups.items():
+            field = source.fields.get(group)
+            if field is None:
+                raise ValueError(f"profile group '{group}' is not a field of source '{self.profile.source}'")
+            if field.type != "string" or field.pii or field.scan:
+                raise ValueError(f"profile group '{group}' must be a plain string field (not PII, not free text)")
+            if field.allowed is not None and not set(spec.reference) <= set(field.allowed):
+                unknown = sorted(set(spec.reference) - set(field.allowed))
+                raise ValueError(f"profile group '{group}' reference names values the schema forbids: {unknown}")
+        outcome = self.profile.outcome
+        if outcome is not None:
+            field = source.fields.get(outcome.field)
+            if field is None or field.pii or field.scan:
+                raise ValueError(
+                    f"profile outcome '{outcome.field}' must be a non-PII field of '{self.profile.source}'"
+                )
+        return self
+
+    def runtime(self, sections: tuple[str, ...] = RUNTIME_SECTIONS) -> dict[str, Any]:
+        """The plain-JSON settings a pipeline function receives (PIPELINE_SETTINGS), only ``sections``."""
+        unknown = set(sections) - set(RUNTIME_SECTIONS)
+        if unknown:
+            raise ValueError(f"unknown settings sections {sorted(unknown)}")
+        dumped = self.model_dump(mode="json", include=set(sections), exclude_none=True)
+        return {section: dumped.get(section) for section in sections}  # a use case may have no profile
+
+    def runtime_json(self, sections: tuple[str, ...] = RUNTIME_SECTIONS) -> str:
+        # Field order is kept (not sorted): it is the column order of curated CSV objects.
+        return json.dumps(self.runtime(sections), separators=(",", ":"))
+
+
+def _matches(pattern: str, value: str) -> bool:
+    return re.match(pattern, value) is not None
+
+
+def load_data_settings(usecase: UseCase, root: Path = USECASES_DIR) -> DataSettings:
+    """Read usecases/<id>/data.yaml and check it covers exactly the register's sources and formats."""
+    path = root / usecase.id / DATA_FILE
+    source = _display(path, root)
+    if not path.is_file():
+        raise ConfigError(source, "(file)", "the data stage needs this file: schemas, PII policy and bias profile")
+    raw = read_yaml_mapping(path)
+    try:
+        settings = DataSettings.model_validate(raw)
+    except ValidationError as exc:
+        raise _config_error(source, exc) from None
+    declared = {s.name: s.format for s in usecase.data.sources}
+    configured = {name: spec.format for name, spec in settings.sources.items()}
+    for name, fmt in declared.items():
+        if name not in configured:
+            raise ConfigError(source, f"sources.{name}", "listed in usecase.yaml but has no schema here")
+        if configured[name] != fmt:
+            raise ConfigError(source, f"sources.{name}.format", f"'{configured[name]}' but usecase.yaml says '{fmt}'")
+    for name in configured.keys() - declared.keys():
+        raise ConfigError(source, f"sources.{name}", "not a data source of the use case (usecase.yaml data.sources)")
+    for function, sections in FUNCTION_SECTIONS.items():
+        size = len(settings.runtime_json(sections).encode())
+        if size > MAX_RUNTIME_SETTINGS_BYTES:
+            raise ConfigError(
+                source,
+                "+".join(sections),
+                f"the {function} function's settings take {size} bytes as JSON; "
+                f"a Lambda environment leaves {MAX_RUNTIME_SETTINGS_BYTES}",
+            )
+    return settings
+
+
+def _config_error(source: str, exc: ValidationError) -> ConfigError:
+    errors = exc.errors()
+    first = errors[0]
+    field = ".".join(str(p) for p in first["loc"]) or "(root)"
+    reason = first["msg"].removeprefix("Value error, ")
+    if first["type"] == "extra_forbidden":
+        reason = "unknown field"
+    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+    return ConfigError(source, field, reason + more)
+
+
+def _display(path: Path, root: Path) -> str:
+    try:
+        return str(path.relative_to(root.parent))
+    except ValueError:
+        return str(path)

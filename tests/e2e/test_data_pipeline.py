@@ -1,0 +1,419 @@
+"""End to end: the synthesized state machine, run by moto's Step Functions interpreter on the sample data.
+
+The definition is the one in the synthesized template (its Fn::Join resolved to the buckets, table and
+functions created in moto); every Lambda task is dispatched in-process to the real handler with that
+function's synthesized environment; Comprehend is answered by the model-checked `PiiResponder`.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from importlib import import_module
+from typing import Any
+
+import boto3
+import pytest
+from common.clients import client
+from moto import mock_aws
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from pipeline import runtime
+
+from tests.lambdas.pipeline.harness import LambdaContext, PiiResponder, synth_data_stack
+from tools.generate_sample_data import generate
+
+REGION = "eu-west-1"
+ACCOUNT = "123456789012"
+DATASET = "sample"
+REFUSED_DOC = "feedback/comment-005.txt"  # Comprehend refuses it: the Catch must route it to quarantine
+
+
+class Deployment:
+    """The Data stack's resources created in moto, and a resolver for the template's tokens."""
+
+    def __init__(self, template: dict[str, Any]) -> None:
+        self.template = template
+        self.resources = template["Resources"]
+        self.physical: dict[str, str] = {}
+        self.arns: dict[str, str] = {}
+        self.functions: dict[str, dict[str, Any]] = {}  # function name -> {handler, env}
+        self.s3 = boto3.client("s3", region_name=REGION)
+        self._create()
+
+    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v["Type"] == kind}
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, list):
+            return [self.resolve(v) for v in value]
+        if "Ref" in value:
+            pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
+            return pseudo.get(value["Ref"]) or self.physical[value["Ref"]]
+        if "Fn::GetAtt" in value:
+            logical, attribute = value["Fn::GetAtt"]
+            return self.arns[logical] if attribute == "Arn" else self.physical[logical]
+        if "Fn::Join" in value:
+            separator, parts = value["Fn::Join"]
+            return separator.join(self.resolve(p) for p in parts)
+        raise AssertionError(f"unresolvable {value}")
+
+    def _create(self) -> None:
+        for logical in self.of_type("AWS::S3::Bucket"):
+            name = f"{logical.lower()[:40]}-{uuid.uuid4().hex[:8]}"
+            self.s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
+            self.physical[logical] = name
+            self.arns[logical] = f"arn:aws:s3:::{name}"
+        for logical, table in self.of_type("AWS::DynamoDB::Table").items():
+            props = table["Properties"]
+            boto3.client("dynamodb", region_name=REGION).create_table(
+                TableName=logical,
+                KeySchema=props["KeySchema"],
+                AttributeDefinitions=props["AttributeDefinitions"],
+                BillingMode="PAY_PER_REQUEST",
+            )
+            self.physical[logical] = logical
+        (secret,) = self.of_type("AWS::SecretsManager::Secret")
+        self.physical[secret] = boto3.client("secretsmanager", region_name=REGION).create_secret(
+            Name="hash-salt", SecretString="s" * 64
+        )["ARN"]
+        role = boto3.client("iam", region_name=REGION).create_role(
+            RoleName="pipeline", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
+        )["Role"]["Arn"]
+        lambda_client = boto3.client("lambda", region_name=REGION)
+        for logical, function in self.of_type("AWS::Lambda::Function").items():
+            props = function["Properties"]
+            if not props.get("Handler", "").startswith("pipeline."):
+                continue  # CDK's auto-delete provider
+            arn = lambda_client.create_function(
+                FunctionName=logical,
+                Runtime="python3.12",
+                Role=role,
+                Handler=props["Handler"],
+                Code={"ZipFile": b"in-process"},
+            )["FunctionArn"]
+            self.arns[logical] = arn
+            self.physical[logical] = logical
+            env = {k: str(self.resolve(v)) for k, v in props["Environment"]["Variables"].items()}
+            self.functions[logical] = {"handler": props["Handler"], "env": env}
+        (machine,) = self.of_type("AWS::StepFunctions::StateMachine").values()
+        self.definition = self.resolve(machine["Properties"]["DefinitionString"])
+        self.state_machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
+            name="pipeline", definition=self.definition, roleArn=role
+        )["stateMachineArn"]
+
+    def bucket(self, prefix: str) -> str:
+        (name,) = [
+            v
+            for k, v in self.physical.items()
+            if k.startswith(prefix) and self.resources[k]["Type"] == "AWS::S3::Bucket"
+        ]
+        return name
+
+
+class Dispatcher:
+    """Runs the handler of the invoked function in-process, with that function's environment."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        self.lock = threading.Lock()  # one invocation at a time, like a single warm container
+        self.local = threading.local()
+        self.calls: list[str] = []
+
+    def env(self, name: str) -> str:
+        """`pipeline.runtime.env` during a dispatched invocation: that function's variables, then the process's."""
+        value = getattr(self.local, "env", {}).get(name) or os.environ.get(name)
+        if not value:
+            raise RuntimeError(f"environment variable {name} is not set")
+        return str(value)
+
+    def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
+        name = function_name.rsplit(":", 1)[-1]
+        function = self.deployment.functions[name]
+        module, _, attribute = function["handler"].rpartition(".")
+        # os.environ is never touched: other threads (moto's interpreter) read it concurrently.
+        with self.lock:
+            self.local.env = function["env"]
+            self.calls.append(module)
+            try:
+                handler = getattr(import_module(module), attribute)
+                result = handler(json.loads(body), LambdaContext(name))
+                return json.dumps(result).encode()
+            except Exception as exc:  # the Lambda service reports it as a function error
+                response_headers["x-amz-function-error"] = "Unhandled"
+                return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
+            finally:
+                self.local.env = {}
+
+
+@pytest.fixture(scope="module")
+def pipeline(monkeypatch_module) -> Iterator[dict[str, Any]]:
+    synth = synth_data_stack()
+    with mock_aws(config={"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}):
+        # Cached clients (created after moto's import) stay valid; only the salt belongs to this mock.
+        runtime._secret.cache_clear()
+        deployment = Deployment(synth.data)
+        dispatcher = Dispatcher(deployment)
+
+        def invoke(self, function_name, qualifier, body, headers, response_headers):
+            return dispatcher.invoke(function_name, body, response_headers)
+
+        monkeypatch_module.setattr(LambdaSimpleBackend, "invoke", invoke)
+        monkeypatch_module.setattr(runtime, "env", dispatcher.env)
+        comprehend = client("comprehend")
+        responder = PiiResponder(refuse=lambda text: "comment-005 marker" in text).install(comprehend)
+        raw = deployment.bucket("Raw")
+        files = generate()
+        files[REFUSED_DOC] = files[REFUSED_DOC] + b"\ncomment-005 marker\n"
+        for relative, content in files.items():
+            deployment.s3.put_object(Bucket=raw, Key=f"datasets/{DATASET}/{relative}", Body=content)
+        deployment.s3.put_object(Bucket=raw, Key=f"datasets/{DATASET}/_READY", Body=b"")
+        # Captures what the state machine announces on the default bus.
+        events = boto3.client("events", region_name=REGION)
+        sqs = boto3.client("sqs", region_name=REGION)
+        queue = sqs.create_queue(QueueName="published")["QueueUrl"]
+        queue_arn = sqs.get_queue_attributes(QueueUrl=queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="published", EventPattern=json.dumps({"detail-type": ["DatasetPublished"]}))
+        events.put_targets(Rule="published", Targets=[{"Id": "q", "Arn": queue_arn}])
+        yield {
+            "deployment": deployment,
+            "dispatcher": dispatcher,
+            "responder": responder,
+            "raw": raw,
+            "files": files,
+            "queue": queue,
+            "sqs": sqs,
+        }
+        responder.uninstall(comprehend)
+        runtime._secret.cache_clear()
+
+
+@pytest.fixture(scope="module")
+def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+def s3_event(bucket: str, key: str) -> dict[str, Any]:
+    """The EventBridge 'Object Created' event S3 sends for the marker, as the rule passes it on."""
+    return {
+        "version": "0",
+        "id": str(uuid.uuid4()),
+        "detail-type": "Object Created",
+        "source": "aws.s3",
+        "account": ACCOUNT,
+        "time": "2024-06-01T12:00:00Z",
+        "region": REGION,
+        "resources": [f"arn:aws:s3:::{bucket}"],
+        "detail": {
+            "version": "0",
+            "bucket": {"name": bucket},
+            "object": {"key": key, "size": 0, "etag": "d41d8cd98f00b204e9800998ecf8427e", "sequencer": "0"},
+            "request-id": "R",
+            "requester": ACCOUNT,
+            "reason": "PutObject",
+        },
+    }
+
+
+def run(pipeline: dict[str, Any], name: str) -> dict[str, Any]:
+    deployment = pipeline["deployment"]
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+    execution = sfn.start_execution(
+        stateMachineArn=deployment.state_machine,
+        name=name,
+        input=json.dumps(s3_event(pipeline["raw"], f"datasets/{DATASET}/_READY")),
+    )["executionArn"]
+    deadline = time.monotonic() + 90
+    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+        assert time.monotonic() < deadline, "execution did not finish"
+        time.sleep(0.05)
+    return described
+
+
+def objects(s3: Any, bucket: str) -> dict[str, bytes]:
+    keys = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for o in page.get("Contents", [])
+    ]
+    return {key: s3.get_object(Bucket=bucket, Key=key)["Body"].read() for key in keys}
+
+
+def record_count(key: str, body: bytes) -> int:
+    if key.endswith(".jsonl"):
+        return len(body.decode().splitlines())
+    if key.endswith(".csv"):
+        return len(list(csv.reader(io.StringIO(body.decode())))) - 1
+    return 1
+
+
+@pytest.fixture(scope="module")
+def first_run(pipeline: dict[str, Any]) -> dict[str, Any]:
+    described = run(pipeline, "run-1")
+    requests = list(pipeline["responder"].requests)
+    deployment = pipeline["deployment"]
+    s3 = deployment.s3
+    return {
+        "described": described,
+        "requests": requests,
+        "curated": objects(s3, deployment.bucket("Curated")),
+        "quarantine": objects(s3, deployment.bucket("Quarantine")),
+        "report": json.loads(
+            s3.get_object(Bucket=deployment.bucket("Reports"), Key=f"reports/{DATASET}/run-1/report.json")[
+                "Body"
+            ].read()
+        ),
+        "markdown": s3.get_object(Bucket=deployment.bucket("Reports"), Key=f"reports/{DATASET}/run-1/report.md")["Body"]
+        .read()
+        .decode(),
+    }
+
+
+def test_the_run_succeeds_and_announces_the_dataset(pipeline, first_run):
+    assert first_run["described"]["status"] == "SUCCEEDED", first_run["described"].get("cause")
+    messages = pipeline["sqs"].receive_message(QueueUrl=pipeline["queue"], MaxNumberOfMessages=10)["Messages"]
+    event = json.loads(messages[0]["Body"])
+    assert event["source"] == "journey-dev.data"
+    assert event["detail-type"] == "DatasetPublished"
+    assert event["detail"]["dataset"] == DATASET
+    assert event["detail"]["bias_status"] == first_run["report"]["profile"]["status"]
+    assert event["detail"]["records_curated"] == first_run["report"]["conservation"]["curated"]
+
+
+def test_conservation_holds_in_the_report_and_in_the_buckets(first_run):
+    balance = first_run["report"]["conservation"]
+    assert balance["holds"]
+    assert balance["records_in"] == balance["curated"] + balance["quarantined"]
+    data = {k: v for k, v in first_run["curated"].items() if not k.endswith(".metadata.json")}
+    assert sum(record_count(k, v) for k, v in data.items()) == balance["curated"]
+    quarantined = 0
+    for key, body in first_run["quarantine"].items():
+        if key.endswith("-rejects.jsonl"):
+            quarantined += len(body.decode().splitlines())
+        elif key.endswith(".reason.json"):
+            quarantined += 1  # one whole object; its copy sits next to it
+    assert quarantined == balance["quarantined"]
+    # The sample holds 200 customers and 150 orders that pass validation.
+    assert sum(record_count(k, v) for k, v in data.items() if "/profiles/" in k) == 200
+    assert sum(record_count(k, v) for k, v in data.items() if "/purchases/" in k) == 150
+
+
+def test_every_bad_input_is_quarantined_with_its_reason(first_run):
+    quarantine = first_run["quarantine"]
+
+    def reason(relative: str) -> str:
+        return json.loads(quarantine[f"datasets/{DATASET}/{relative}.reason.json"])["reason"]
+
+    def rejects(relative: str, step: str = "validate") -> list[str]:
+        body = quarantine[f"datasets/{DATASET}/{relative}.{step}-rejects.jsonl"]
+        return [json.loads(line)["reason"] for line in body.decode().splitlines()]
+
+    assert reason("feedback/empty.txt") == "empty object"
+    assert reason("support_contacts/legacy-latin1.jsonl").startswith("not UTF-8: byte 0xf3")
+    assert reason("purchases/legacy-export.parquet").startswith("unknown format '.parquet'")
+    assert f"datasets/{DATASET}/purchases/legacy-export.parquet" in quarantine  # the object itself, kept
+    assert any("exceeds max_record_bytes" in r for r in rejects("service_events/part-002.jsonl"))
+    assert any(r.startswith("invalid JSON") for r in rejects("service_events/part-000.jsonl"))
+    assert any("is not one of" in r for r in rejects("service_events/part-001.jsonl"))
+    profile_rejects = rejects("profiles/part-000.jsonl") + rejects("profiles/part-001.jsonl")
+    assert sum("duplicate" in r for r in profile_rejects) == 2  # one within an object, one across
+    assert any("missing required field 'email'" in r for r in profile_rejects)
+    assert any("unexpected field(s) ssn" in r for r in profile_rejects)
+    assert any("is not a valid integer" in r or "expected integer" in r for r in profile_rejects)
+    assert len(rejects("purchases/orders-2024h1.csv")) == 3
+    assert rejects("feedback/comment-card.txt", "redact")[0].startswith("PII policy drops the whole document")
+    refused = json.loads(quarantine[f"datasets/{DATASET}/{REFUSED_DOC}.reason.json"])
+    assert refused["step"] == "process"
+    assert "InvalidRequestException" in refused["cause"]
+
+
+def test_no_pii_span_the_detector_reported_survives_in_curated(pipeline, first_run):
+    spans = {text for _, text in pipeline["responder"].spans}
+    assert len(spans) > 50  # the sample plants names, e-mails, phones and a card number in free text
+    curated = b"\n".join(first_run["curated"].values()).decode()
+    assert [s for s in spans if s in curated] == []
+    profiles = [
+        json.loads(line)
+        for k, v in first_run["curated"].items()
+        if "/profiles/" in k and k.endswith(".jsonl")
+        for line in v.decode().splitlines()
+    ]
+    assert {p["full_name"] for p in profiles} == {"[NAME]"}
+    assert all(p["phone"] in ("[PHONE]", None) for p in profiles)
+    assert all(len(p["email"]) == 32 and "@" not in p["email"] for p in profiles)
+
+
+def test_hashed_email_joins_support_notes_to_profiles(first_run):
+    profiles = {
+        (p := json.loads(line))["customer_id"]: p["email"]
+        for k, v in first_run["curated"].items()
+        if "/profiles/" in k and k.endswith(".jsonl")
+        for line in v.decode().splitlines()
+    }
+    tickets = [
+        json.loads(line)
+        for line in first_run["curated"][f"datasets/{DATASET}/support_contacts/tickets-2024h1.jsonl"]
+        .decode()
+        .splitlines()
+    ]
+    joined = [t for t in tickets if t.get("notes") and f"[EMAIL:{profiles.get(t['customer_id'])}]" in t["notes"]]
+    assert joined, "a ticket that mentions its customer's e-mail carries the same hash as the profile"
+    card_ticket = next(t for t in tickets if t["ticket_id"] == "T09001")
+    assert "notes" not in card_ticket  # CREDIT_DEBIT_NUMBER: drop the field
+
+
+def test_every_curated_object_has_its_metadata_sidecar(first_run):
+    curated = first_run["curated"]
+    data = [k for k in curated if not k.endswith(".metadata.json")]
+    assert len(data) > 10
+    for key in data:
+        attributes = json.loads(curated[f"{key}.metadata.json"])["metadataAttributes"]
+        assert attributes["dataset"] == DATASET
+        assert attributes["source"] == key.split("/")[2]
+        assert attributes["bias_status"] == first_run["report"]["profile"]["status"]
+
+
+def test_the_report_finds_the_planted_group_imbalance(first_run):
+    profile = first_run["report"]["profile"]
+    age = profile["groups"]["age_band"]
+    shares = {row["group"]: row["share"] for row in age["representation"]}
+    assert shares["55+"] == pytest.approx(16 / 200)
+    assert age["psi"]["status"] == "WARN"
+    region = profile["groups"]["region"]["outcome"]
+    assert region["rates"]["west"] == pytest.approx(0.66)
+    assert region["parity_difference"]["value"] == pytest.approx(0.82 - 0.66)
+    assert profile["status"] == "WARN"
+    assert profile["pii"]["entities"]["EMAIL"] > 200
+    assert "| 55+ | 16 | 8.0% | 22.0% |" in first_run["markdown"]
+
+
+def test_one_comprehend_request_per_object_chunk(first_run):
+    # The 102 ticket notes are one object well under chunk_bytes: one request for all of them. Each of
+    # the 7 feedback documents that passed validation (6 comments and the card one) is its own object.
+    requests = first_run["requests"]
+    assert len(requests) == 1 + 7
+    (tickets,) = [text for text in requests if "called about" in text]
+    assert tickets.count("\n\n") >= 60  # many notes, one request
+
+
+def test_a_rerun_of_the_same_input_gives_the_same_keys_and_no_duplicates(pipeline, first_run):
+    described = run(pipeline, "run-2")
+    assert described["status"] == "SUCCEEDED", described.get("cause")
+    deployment = pipeline["deployment"]
+    curated = objects(deployment.s3, deployment.bucket("Curated"))
+    assert curated.keys() == first_run["curated"].keys()
+    assert curated == first_run["curated"]
+    report = json.loads(
+        deployment.s3.get_object(Bucket=deployment.bucket("Reports"), Key=f"reports/{DATASET}/run-2/report.json")[
+            "Body"
+        ].read()
+    )
+    assert report["conservation"] == first_run["report"]["conservation"]

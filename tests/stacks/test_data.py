@@ -1,0 +1,369 @@
+"""The Data stack, synthesized standalone with the Foundation and all four nag packs (once per session)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pipeline.settings import parse_settings
+
+from stacks.config import USECASES_DIR, ConfigError, load_usecase
+from stacks.data_config import FUNCTION_SECTIONS, load_data_settings
+from tests.lambdas.pipeline.harness import data_settings, synth_data_stack
+from tools.iam_check import check, load_allowlist
+
+
+@pytest.fixture(scope="module")
+def synth():
+    return synth_data_stack()
+
+
+@pytest.fixture(scope="module")
+def data(synth) -> dict[str, Any]:
+    return synth.data
+
+
+def of_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: v for k, v in template["Resources"].items() if v["Type"] == kind}
+
+
+def render(value: Any) -> str:
+    """An intrinsic as readable text: <Logical> for Ref/GetAtt Arn, joins concatenated."""
+    if isinstance(value, str):
+        return value
+    if "Ref" in value:
+        return f"<{value['Ref'].removeprefix('AWS::')}>"
+    if "Fn::GetAtt" in value:
+        return f"<{value['Fn::GetAtt'][0]}>"
+    if "Fn::Join" in value:
+        return value["Fn::Join"][0].join(render(p) for p in value["Fn::Join"][1])
+    if "Fn::GetStackOutput" in value or "Fn::ImportValue" in value:
+        return "<FoundationKey>"
+    return json.dumps(value)
+
+
+def logical(data: dict[str, Any], prefix: str, kind: str) -> str:
+    (name,) = [k for k in of_type(data, kind) if k.startswith(prefix)]
+    return name
+
+
+def grants(data: dict[str, Any], step: str) -> set[tuple[str, str]]:
+    """(action, resource) of the function's role, KMS as (action, via service); logging/tracing left out."""
+    role = logical(data, f"{step.capitalize()}FunctionRole", "AWS::IAM::Role")
+    found: set[tuple[str, str]] = set()
+    for policy in of_type(data, "AWS::IAM::Policy").values():
+        if {"Ref": role} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+            for action in actions:
+                if action.startswith(("logs:", "xray:")):
+                    continue
+                if action.startswith("kms:"):
+                    via = render(statement["Condition"]["StringEquals"]["kms:ViaService"]).split(".")[0]
+                    found.add((action, f"key via {via}"))
+                    continue
+                for resource in resources:
+                    condition = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
+                    found.add((action, render(resource) + (f" prefix {condition[0]}" if condition else "")))
+    return found
+
+
+def buckets(data: dict[str, Any]) -> dict[str, str]:
+    return {
+        name: logical(data, f"{name}Bucket", "AWS::S3::Bucket") for name in ("Raw", "Curated", "Quarantine", "Reports")
+    }
+
+
+def test_synth_with_every_nag_pack_reports_zero_findings(synth):
+    report = json.loads((Path(synth.outdir) / "validation-report.json").read_text())
+    assert {r["pluginName"] for r in report["pluginReports"]} >= {"AwsSolutions", "NIST.800.53.R5", "HIPAA.Security"}
+    assert {r["pluginName"]: len(r["violations"]) for r in report["pluginReports"]} == {
+        r["pluginName"]: 0 for r in report["pluginReports"]
+    }
+
+
+def test_every_permission_passes_the_offline_iam_check(synth):
+    assert check(synth.templates, load_allowlist()) == []
+
+
+def test_each_step_role_holds_exactly_what_the_step_touches(data):
+    b = buckets(data)
+    raw, curated, quarantine, reports = (f"<{b[n]}>" for n in ("Raw", "Curated", "Quarantine", "Reports"))
+    ledger = f"<{logical(data, 'RunLedger', 'AWS::DynamoDB::Table')}>"
+    claims = f"<{logical(data, 'DuplicateClaims', 'AWS::DynamoDB::Table')}>"
+    salt = f"<{logical(data, 'HashSalt', 'AWS::SecretsManager::Secret')}>"
+    s3_read = {("kms:Decrypt", "key via s3")}
+    s3_write = {("kms:Decrypt", "key via s3"), ("kms:GenerateDataKey", "key via s3")}
+    table = {("kms:Decrypt", "key via dynamodb"), ("kms:GenerateDataKey", "key via dynamodb")}
+    expected = {
+        "start": {("dynamodb:PutItem", ledger)} | table,
+        "validate": {
+            ("s3:GetObject", f"{raw}/datasets/*"),
+            ("s3:ListBucket", f"{raw} prefix datasets/*"),
+            ("s3:PutObject", f"{raw}/staging/*/valid/*"),
+            ("s3:PutObject", f"{quarantine}/datasets/*"),
+            ("dynamodb:BatchGetItem", claims),
+            ("dynamodb:PutItem", claims),
+        }
+        | s3_write
+        | table,
+        "redact": {
+            ("s3:GetObject", f"{raw}/staging/*/valid/*"),
+            ("s3:ListBucket", f"{raw} prefix staging/*/valid/*"),
+            ("s3:PutObject", f"{raw}/staging/*/redacted/*"),
+            ("s3:PutObject", f"{quarantine}/datasets/*"),
+            ("comprehend:DetectPiiEntities", "*"),
+            ("secretsmanager:GetSecretValue", salt),
+            ("kms:Decrypt", "key via secretsmanager"),
+        }
+        | s3_write,
+        "profile": {
+            ("s3:GetObject", f"{raw}/staging/*/redacted/*"),
+            ("s3:ListBucket", f"{raw} prefix staging/*/redacted/*"),
+            ("dynamodb:PutItem", ledger),
+            ("dynamodb:UpdateItem", ledger),
+        }
+        | s3_read
+        | table,
+        "assess": {("dynamodb:GetItem", ledger)} | table,
+        "publish": {
+            ("s3:GetObject", f"{raw}/staging/*/redacted/*"),
+            ("s3:ListBucket", f"{raw} prefix staging/*/redacted/*"),
+            ("s3:PutObject", f"{curated}/datasets/*"),
+            ("dynamodb:GetItem", ledger),
+            ("dynamodb:PutItem", ledger),
+            ("dynamodb:UpdateItem", ledger),
+        }
+        | s3_write
+        | table,
+        "quarantine": {
+            ("s3:GetObject", f"{raw}/datasets/*"),
+            ("s3:ListBucket", f"{raw} prefix datasets/*"),
+            ("s3:GetObject", f"{raw}/staging/*/redacted/*"),
+            ("s3:ListBucket", f"{raw} prefix staging/*/redacted/*"),
+            ("s3:PutObject", f"{quarantine}/datasets/*"),
+            ("s3:DeleteObject", f"{quarantine}/datasets/*"),
+            ("s3:DeleteObject", f"{curated}/datasets/*"),
+            ("dynamodb:GetItem", ledger),
+            ("dynamodb:PutItem", ledger),
+            ("dynamodb:UpdateItem", ledger),
+        }
+        | s3_write
+        | table,
+        "finalize": {("s3:PutObject", f"{reports}/reports/*"), ("dynamodb:GetItem", ledger)} | s3_write | table,
+    }
+    assert {step: grants(data, step) for step in expected} == expected
+
+
+def test_only_the_publish_role_may_write_curated(data):
+    policy = of_type(data, "AWS::S3::BucketPolicy")[logical(data, "CuratedBucketPolicy", "AWS::S3::BucketPolicy")]
+    (deny,) = [
+        s
+        for s in policy["Properties"]["PolicyDocument"]["Statement"]
+        if s.get("Sid") == "OnlyThePublishStepWritesCurated"
+    ]
+    assert (deny["Effect"], deny["Action"], deny["Principal"]) == ("Deny", "s3:PutObject", {"AWS": "*"})
+    publish_role = logical(data, "PublishFunctionRole", "AWS::IAM::Role")
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [publish_role, "Arn"]}}}
+
+
+def test_every_store_is_encrypted_with_the_foundation_key(data):
+    for name, bucket in of_type(data, "AWS::S3::Bucket").items():
+        if name.startswith("CustomS3"):
+            continue
+        (rule,) = bucket["Properties"]["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "aws:kms", name
+        assert render(rule["ServerSideEncryptionByDefault"]["KMSMasterKeyID"]) == "<FoundationKey>", name
+    for name, table in of_type(data, "AWS::DynamoDB::Table").items():
+        assert table["Properties"]["SSESpecification"]["SSEType"] == "KMS", name
+        assert table["Properties"]["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"], name
+    (secret,) = of_type(data, "AWS::SecretsManager::Secret").values()
+    assert render(secret["Properties"]["KmsKeyId"]) == "<FoundationKey>"
+    for name, queue in of_type(data, "AWS::SQS::Queue").items():
+        assert render(queue["Properties"]["KmsMasterKeyId"]) == "<FoundationKey>", name
+    for name, group in of_type(data, "AWS::Logs::LogGroup").items():
+        assert render(group["Properties"]["KmsKeyId"]) == "<FoundationKey>", name
+
+
+def test_reads_and_writes_on_raw_and_curated_go_to_an_encrypted_validated_trail(synth, data):
+    (trail,) = of_type(data, "AWS::CloudTrail::Trail").values()
+    props = trail["Properties"]
+    b = buckets(data)
+    (selector,) = props["EventSelectors"]
+    assert selector["ReadWriteType"] == "All"
+    assert [render(v) for v in selector["DataResources"][0]["Values"]] == [f"<{b['Raw']}>/", f"<{b['Curated']}>/"]
+    assert props["EnableLogFileValidation"]
+    assert render(props["KMSKeyId"]) == "<FoundationKey>"
+    (key,) = of_type(synth.templates["Foundation"], "AWS::KMS::Key").values()
+    cloudtrail = [
+        s
+        for s in key["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Principal") == {"Service": "cloudtrail.amazonaws.com"}
+    ]
+    assert sorted(s["Action"] for s in cloudtrail) == ["kms:DescribeKey", "kms:GenerateDataKey"]
+    assert all(
+        render(s["Condition"]["StringEquals"]["aws:SourceArn"]).endswith(":trail/journey-dev-data-audit")
+        for s in cloudtrail
+    )
+
+
+def test_the_ready_marker_starts_the_state_machine_without_a_notification_custom_resource(data):
+    (rule,) = of_type(data, "AWS::Events::Rule").values()
+    pattern = rule["Properties"]["EventPattern"]
+    raw = buckets(data)["Raw"]
+    assert pattern["detail"] == {
+        "bucket": {"name": [{"Ref": raw}]},
+        "object": {"key": [{"wildcard": "datasets/*/_READY"}]},
+    }
+    (target,) = rule["Properties"]["Targets"]
+    assert render(target["Arn"]) == f"<{logical(data, 'Pipeline', 'AWS::StepFunctions::StateMachine')}>"
+    assert "DeadLetterConfig" in target
+    bucket = of_type(data, "AWS::S3::Bucket")[raw]["Properties"]
+    assert bucket["NotificationConfiguration"] == {"EventBridgeConfiguration": {"EventBridgeEnabled": True}}
+    assert not of_type(data, "Custom::S3BucketNotifications")
+
+
+def definition(data: dict[str, Any]) -> dict[str, Any]:
+    (machine,) = of_type(data, "AWS::StepFunctions::StateMachine").values()
+    return json.loads(render(machine["Properties"]["DefinitionString"]))
+
+
+def tasks(states: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    found = {}
+    for name, state in states.items():
+        if state["Type"] == "Task":
+            found[name] = state
+        if state["Type"] == "Map":
+            found |= tasks(state["ItemProcessor"]["States"])
+    return found
+
+
+def test_every_task_retries_throttling_with_backoff_and_jitter(data):
+    for name, state in tasks(definition(data)["States"]).items():
+        (retry,) = state["Retry"]
+        assert retry["JitterStrategy"] == "FULL", name
+        assert retry["BackoffRate"] == 2, name
+        assert "MaxDelaySeconds" in retry, name
+        if state["Resource"].startswith("<"):  # Lambda tasks
+            assert {"Throttled", "Lambda.TooManyRequestsException"} <= set(retry["ErrorEquals"]), name
+
+
+def test_objects_fan_out_on_distributed_maps_and_failures_route_to_quarantine(data):
+    states = definition(data)["States"]
+    reports = buckets(data)["Reports"]
+    for map_name, prefix in (("ProcessObjects", "$.run.prefix"), ("PublishObjects", "$.run.redacted_prefix")):
+        state = states[map_name]
+        assert state["ItemProcessor"]["ProcessorConfig"]["Mode"] == "DISTRIBUTED"
+        assert state["MaxConcurrency"] == data_settings().map_concurrency
+        assert state["ItemReader"]["Resource"].endswith(":states:::s3:listObjectsV2")
+        assert state["ItemReader"]["Parameters"]["Prefix.$"] == prefix
+        assert state["ResultWriter"]["Parameters"] == {"Bucket": f"<{reports}>", "Prefix": "map-runs/"}
+        assert state["ResultPath"] is None  # per-object counts live in the run ledger, not the state
+        for name, task in state["ItemProcessor"]["States"].items():
+            if name.startswith("Quarantine"):
+                assert "Catch" not in task
+            else:
+                (catch,) = task["Catch"]
+                assert (catch["ErrorEquals"], catch["Next"][:10]) == (["States.ALL"], "Quarantine")
+    assert states["BiasGate"]["Choices"][0] == {
+        "Variable": "$.assessment.status",
+        "StringEquals": "FAIL",
+        "Next": "FinalizeHeldBack",
+    }
+    announce = states["AnnounceDatasetPublished"]["Parameters"]["Entries"][0]
+    assert (announce["DetailType"], announce["Source"]) == ("DatasetPublished", "journey-dev.data")
+
+
+def test_the_distributed_map_may_start_only_its_own_children(data):
+    (policy,) = [
+        p for k, p in of_type(data, "AWS::IAM::Policy").items() if k.startswith("PipelineDistributedMapPolicy")
+    ]
+    statements = {
+        json.dumps(s["Action"]): render(s["Resource"]) for s in policy["Properties"]["PolicyDocument"]["Statement"]
+    }
+    machine = logical(data, "Pipeline", "AWS::StepFunctions::StateMachine")
+    assert statements['"states:StartExecution"'] == f"<{machine}>"
+    assert ":execution:" in statements['["states:DescribeExecution", "states:StopExecution"]']
+
+
+def test_alarms_cover_failed_runs_quarantine_rate_and_bias_fail(data):
+    alarms = {k: v["Properties"] for k, v in of_type(data, "AWS::CloudWatch::Alarm").items()}
+    by_metric = {a.get("MetricName"): a for a in alarms.values()}
+    assert by_metric["ExecutionsFailed"]["Threshold"] == 1
+    assert by_metric["QuarantineRate"]["Threshold"] == 100 * data_settings().monitoring.quarantine_rate_alarm
+    assert by_metric["QuarantineRate"]["Dimensions"] == [{"Name": "service", "Value": "data-finalize"}]
+    assert (by_metric["BiasStatus"]["Threshold"], by_metric["BiasStatus"]["ComparisonOperator"]) == (
+        2,
+        "GreaterThanOrEqualToThreshold",
+    )
+    assert all(a["AlarmActions"] and a["OKActions"] for a in alarms.values())
+
+
+def test_each_function_gets_exactly_its_settings_sections_and_they_parse(data):
+    full = data_settings()
+    for step, sections in FUNCTION_SECTIONS.items():
+        function = of_type(data, "AWS::Lambda::Function")[
+            logical(data, f"{step.capitalize()}Function", "AWS::Lambda::Function")
+        ]
+        variables = function["Properties"]["Environment"]["Variables"]
+        raw = json.loads(variables["PIPELINE_SETTINGS"])
+        assert set(raw) == set(sections), step
+        assert len(json.dumps(variables)) < 4096, step
+        parsed = parse_settings(raw)
+        if "sources" in sections:
+            assert list(parsed.sources) == list(full.sources)
+            assert parsed.sources["purchases"].field_names == tuple(full.sources["purchases"].fields)
+
+
+def write_usecase(tmp_path: Path, data_yaml: dict[str, Any]) -> Path:
+    root = tmp_path / "usecases"
+    (root / "customer-retention").mkdir(parents=True)
+    source = USECASES_DIR / "customer-retention"
+    (root / "customer-retention" / "usecase.yaml").write_text((source / "usecase.yaml").read_text())
+    (root / "customer-retention" / "data.yaml").write_text(yaml.safe_dump(data_yaml))
+    return root
+
+
+def good() -> dict[str, Any]:
+    return yaml.safe_load((USECASES_DIR / "customer-retention" / "data.yaml").read_text())
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "reason"),
+    [
+        (
+            lambda d: d["profile"]["groups"]["region"]["reference"].update(north=0.5),
+            "profile.groups.region",
+            "sum to 1",
+        ),
+        (lambda d: d["profile"]["groups"].update(tier={"reference": {"a": 0.5, "b": 0.5}}), "(root)", "not a field"),
+        (lambda d: d["sources"].pop("feedback"), "sources.feedback", "no schema here"),
+        (
+            lambda d: d["sources"]["feedback"].update(format="jsonl", fields={"x": {"type": "string"}}),
+            "sources.feedback.format",
+            "usecase.yaml says 'text'",
+        ),
+        (lambda d: d["pii"].update(chunk_bytes=200_000), "pii.chunk_bytes", "less than or equal to 100000"),
+        (lambda d: d["pii"]["actions"].update(NAME="redact"), "pii.actions.NAME", "'mask', 'drop' or 'hash'"),
+        (
+            lambda d: d["sources"]["profiles"]["fields"]["email"].update(scan=True),
+            "sources.profiles.fields.email",
+            "not both",
+        ),
+        (lambda d: d.update(colour="blue"), "colour", "unknown field"),
+    ],
+)
+def test_bad_data_settings_name_the_file_field_and_reason(tmp_path, change, field, reason):
+    settings = good()
+    change(settings)
+    root = write_usecase(tmp_path, settings)
+    with pytest.raises(ConfigError) as error:
+        load_data_settings(load_usecase("customer-retention", root), root)
+    assert error.value.field == field
+    assert reason in error.value.reason
+    assert error.value.source.endswith("customer-retention/data.yaml")
