@@ -43,7 +43,9 @@ class ConfigError(Exception):
         super().__init__(f"{source}: {field}: {reason}")
 
 
-class _Strict(BaseModel):
+class StrictModel(BaseModel):
+    """Base of every config model: unknown fields are errors (typos never pass silently); frozen."""
+
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
@@ -52,7 +54,7 @@ class _Strict(BaseModel):
 # --------------------------------------------------------------------------------------------
 
 
-class Features(_Strict):
+class Features(StrictModel):
     """Switches for the optional stacks. Foundation (key, access logs, alarm topic) is always deployed."""
 
     data: bool = Field(True, description="Data stack: evaluation pipeline with PII redaction and bias profile.")
@@ -73,7 +75,7 @@ class Features(_Strict):
         return self
 
 
-class Environment(_Strict):
+class Environment(StrictModel):
     """Where one stage deploys. Leave both empty for an environment-agnostic synth."""
 
     account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = Field(None, description="12-digit AWS account id.")
@@ -86,7 +88,7 @@ def _dev_only() -> dict[Stage, Environment]:
     return {"dev": Environment(account=None, region=None)}
 
 
-class KitConfig(_Strict):
+class KitConfig(StrictModel):
     """Deployment settings. Keys are cdk.json context keys; `-c features.data=false` sets nested ones."""
 
     project: str = Field(
@@ -144,7 +146,7 @@ def kit_config_from_context(context: Mapping[str, Any], source: str = "cdk.json 
     try:
         return KitConfig.model_validate(data)
     except ValidationError as exc:
-        raise _first_error(source, exc) from None
+        raise validation_error(source, exc) from None
 
 
 # --------------------------------------------------------------------------------------------
@@ -152,7 +154,7 @@ def kit_config_from_context(context: Mapping[str, Any], source: str = "cdk.json 
 # --------------------------------------------------------------------------------------------
 
 
-class Ideation(_Strict):
+class Ideation(StrictModel):
     """The idea, written in one of the three seed templates."""
 
     statement: str = Field(description="'If I could recognize ___ in ___ I could ___' and the two other templates.")
@@ -174,25 +176,25 @@ class Ideation(_Strict):
         return next(name for name, p in IDEATION_TEMPLATES.items() if p.match(self.statement))
 
 
-class DataSource(_Strict):
+class DataSource(StrictModel):
     name: str = Field(pattern=r"^[a-z0-9_]+$", description="Source id; also its prefix in the raw bucket.")
     description: str = Field(min_length=10, description="What one record is.")
     format: Literal["jsonl", "csv", "text"] = Field(description="File format of the source.")
     contains_pii: bool = Field(description="Whether records carry PII that must be redacted.")
 
 
-class DataDescription(_Strict):
+class DataDescription(StrictModel):
     description: str = Field(min_length=10, description="What data the use case needs and why.")
     sources: list[DataSource] = Field(min_length=1, description="Each dataset the use case reads.")
 
 
-class Models(_Strict):
+class Models(StrictModel):
     text: str = Field(pattern=_MODEL_ID, description="Bedrock model or inference-profile id for generation.")
     embedding: str = Field("amazon.titan-embed-text-v2:0", pattern=_MODEL_ID, description="Bedrock embedding model id.")
     embedding_dimensions: Literal[256, 512, 1024] = Field(1024, description="Vector size (Titan v2 sizes).")
 
 
-class EvaluationThresholds(_Strict):
+class EvaluationThresholds(StrictModel):
     """Scores a model's answers on the golden set must reach; the evaluation stage alarms below them."""
 
     bleu_min: float = Field(ge=0, le=100, description="sacrebleu corpus BLEU, 0-100.")
@@ -201,12 +203,12 @@ class EvaluationThresholds(_Strict):
     perplexity_max: float | None = Field(None, gt=1, description="Only where the model returns log-probs.")
 
 
-class SuccessMetric(_Strict):
+class SuccessMetric(StrictModel):
     name: str = Field(min_length=3, description="What is measured.")
     target: str = Field(min_length=1, description="Measurable target, e.g. '+5% retention in 90 days'.")
 
 
-class UseCase(_Strict):
+class UseCase(StrictModel):
     """One idea on the register and what it needs from every later stage."""
 
     id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Equals the folder name under usecases/.")
@@ -223,7 +225,7 @@ class UseCase(_Strict):
 def load_usecase(usecase_id: str, root: Path = USECASES_DIR) -> UseCase:
     """Read and validate usecases/<id>/usecase.yaml; the folder name must equal its `id`."""
     path = root / usecase_id / "usecase.yaml"
-    source = _display(path)
+    source = display_path(path)
     if not path.is_file():
         known = sorted(p.name for p in root.iterdir() if (p / "usecase.yaml").is_file()) if root.is_dir() else []
         raise ConfigError(source, "usecase", f"no such use case '{usecase_id}' (known: {', '.join(known) or 'none'})")
@@ -231,7 +233,7 @@ def load_usecase(usecase_id: str, root: Path = USECASES_DIR) -> UseCase:
     try:
         usecase = UseCase.model_validate(raw)
     except ValidationError as exc:
-        raise _first_error(source, exc) from None
+        raise validation_error(source, exc) from None
     if usecase.id != usecase_id:
         raise ConfigError(source, "id", f"'{usecase.id}' must equal its folder name '{usecase_id}'")
     return usecase
@@ -239,7 +241,7 @@ def load_usecase(usecase_id: str, root: Path = USECASES_DIR) -> UseCase:
 
 def read_yaml_mapping(path: Path) -> dict[str, Any]:
     """Parse a YAML file that must hold a mapping; syntax errors name the line."""
-    source = _display(path)
+    source = display_path(path)
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
@@ -253,20 +255,29 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     return raw
 
 
-def _first_error(source: str, exc: ValidationError) -> ConfigError:
+def validation_error(source: str, exc: ValidationError, *, union_tags: frozenset[str] = frozenset()) -> ConfigError:
+    """The first pydantic error as one `ConfigError(source, dotted.field, reason)` line.
+
+    ``union_tags`` are the discriminator values pydantic inserts into the location of a tagged-union
+    member (e.g. a chunking strategy); they are not fields a person wrote, so they are left out.
+    """
     errors = exc.errors()
     first = errors[0]
-    # "[key]" marks a bad mapping key in pydantic's location; the key itself is the field to name.
-    field = ".".join(str(p) for p in first["loc"] if p != "[key]") or "(root)"
-    reason = first["msg"].removeprefix("Value error, ")
+    loc = [str(p) for p in first["loc"] if p not in union_tags]
+    is_key = bool(loc) and loc[-1] == "[key]"  # a mapping key outside its allowed set
+    field = ".".join(loc[:-1] if is_key else loc) or "(root)"
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    if is_key:
+        reason = f"not an allowed key: {reason}"
     if first["type"] == "extra_forbidden":
         reason = "unknown field"
     more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
     return ConfigError(source, field, reason + more)
 
 
-def _display(path: Path) -> str:
+def display_path(path: Path, root: Path = USECASES_DIR) -> str:
+    """``path`` relative to the folder that holds ``root`` (the repository for usecases/)."""
     try:
-        return str(path.resolve().relative_to(REPO_ROOT))
+        return str(path.resolve().relative_to(root.resolve().parent))
     except ValueError:
         return str(path)

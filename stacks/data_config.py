@@ -17,9 +17,18 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
-from stacks.config import USECASES_DIR, ConfigError, UseCase, read_yaml_mapping
+from stacks.comprehend_types import PiiEntityType
+from stacks.config import (
+    USECASES_DIR,
+    ConfigError,
+    StrictModel,
+    UseCase,
+    display_path,
+    read_yaml_mapping,
+    validation_error,
+)
 
 DATA_FILE = "data.yaml"
 
@@ -38,45 +47,6 @@ FUNCTION_SECTIONS: dict[str, tuple[str, ...]] = {
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 PiiAction = Literal["mask", "drop", "hash"]
-# Amazon Comprehend DetectPiiEntities entity types (botocore's PiiEntityType, without the "ALL" filter).
-PiiEntityType = Literal[
-    "BANK_ACCOUNT_NUMBER",
-    "BANK_ROUTING",
-    "CREDIT_DEBIT_NUMBER",
-    "CREDIT_DEBIT_CVV",
-    "CREDIT_DEBIT_EXPIRY",
-    "PIN",
-    "EMAIL",
-    "ADDRESS",
-    "NAME",
-    "PHONE",
-    "SSN",
-    "DATE_TIME",
-    "PASSPORT_NUMBER",
-    "DRIVER_ID",
-    "URL",
-    "AGE",
-    "USERNAME",
-    "PASSWORD",
-    "AWS_ACCESS_KEY",
-    "AWS_SECRET_KEY",
-    "IP_ADDRESS",
-    "MAC_ADDRESS",
-    "LICENSE_PLATE",
-    "VEHICLE_IDENTIFICATION_NUMBER",
-    "UK_NATIONAL_INSURANCE_NUMBER",
-    "CA_SOCIAL_INSURANCE_NUMBER",
-    "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER",
-    "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER",
-    "IN_PERMANENT_ACCOUNT_NUMBER",
-    "IN_NREGA",
-    "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
-    "SWIFT_CODE",
-    "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
-    "CA_HEALTH_NUMBER",
-    "IN_AADHAAR",
-    "IN_VOTER_NUMBER",
-]
 # Languages DetectPiiEntities supports.
 PiiLanguage = Literal["en", "es"]
 # DetectPiiEntities rejects documents over 100 KB of UTF-8.
@@ -84,11 +54,7 @@ COMPREHEND_MAX_BYTES = 100_000
 _NAME = r"^[a-z][a-z0-9_]{0,62}$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class FieldSpec(_Strict):
+class FieldSpec(StrictModel):
     """One field of a structured record."""
 
     type: FieldType
@@ -113,7 +79,7 @@ class FieldSpec(_Strict):
         return self
 
 
-class SourceSpec(_Strict):
+class SourceSpec(StrictModel):
     """Schema of one source. Text sources are whole documents, scanned for PII; they have no fields."""
 
     format: Literal["jsonl", "csv", "text"]
@@ -131,13 +97,13 @@ class SourceSpec(_Strict):
         return self
 
 
-class Limits(_Strict):
+class Limits(StrictModel):
     max_object_bytes: int = Field(50 * 1024 * 1024, ge=1, le=4 * 1024**3, description="Larger objects: quarantined.")
     max_record_bytes: int = Field(64 * 1024, ge=64, le=16 * 1024 * 1024, description="One JSONL line or CSV row.")
     max_document_bytes: int = Field(1024 * 1024, ge=64, le=64 * 1024 * 1024, description="One text document.")
 
 
-class PiiSettings(_Strict):
+class PiiSettings(StrictModel):
     language: PiiLanguage = "en"
     min_score: float = Field(0.5, ge=0, le=1)
     chunk_bytes: int = Field(90_000, ge=1_000, le=COMPREHEND_MAX_BYTES, description="UTF-8 bytes per request.")
@@ -145,7 +111,7 @@ class PiiSettings(_Strict):
     actions: dict[PiiEntityType, PiiAction] = Field(default_factory=dict)
 
 
-class GroupSpec(_Strict):
+class GroupSpec(StrictModel):
     reference: dict[str, float] = Field(min_length=2, description="Expected share of each group; sums to 1.")
 
     @model_validator(mode="after")
@@ -157,12 +123,12 @@ class GroupSpec(_Strict):
         return self
 
 
-class Outcome(_Strict):
+class Outcome(StrictModel):
     field: str
     positive: bool | int | str = Field(description="The outcome value counted as the favourable one.")
 
 
-class BelowBand(_Strict):
+class BelowBand(StrictModel):
     """WARN below ``warn_below``; FAIL below ``fail_below`` (omit to never fail on this figure)."""
 
     warn_below: float
@@ -175,7 +141,7 @@ class BelowBand(_Strict):
         return self
 
 
-class AboveBand(_Strict):
+class AboveBand(StrictModel):
     """WARN above ``warn_above``; FAIL above ``fail_above`` (omit to never fail on this figure)."""
 
     warn_above: float
@@ -188,7 +154,7 @@ class AboveBand(_Strict):
         return self
 
 
-class Thresholds(_Strict):
+class Thresholds(StrictModel):
     chi_square_p: BelowBand = Field(default_factory=lambda: BelowBand(warn_below=0.01))
     psi: AboveBand = Field(default_factory=lambda: AboveBand(warn_above=0.1, fail_above=0.25))
     parity_difference: AboveBand = Field(default_factory=lambda: AboveBand(warn_above=0.1, fail_above=0.2))
@@ -196,7 +162,7 @@ class Thresholds(_Strict):
     missing_rate: AboveBand = Field(default_factory=lambda: AboveBand(warn_above=0.05, fail_above=0.2))
 
 
-class ProfileSpec(_Strict):
+class ProfileSpec(StrictModel):
     source: str
     outcome: Outcome | None = None
     min_records: int = Field(30, ge=1)
@@ -204,11 +170,11 @@ class ProfileSpec(_Strict):
     thresholds: Thresholds = Field(default_factory=Thresholds)
 
 
-class Monitoring(_Strict):
+class Monitoring(StrictModel):
     quarantine_rate_alarm: float = Field(0.05, gt=0, le=1, description="Alarm above this share of a run's records.")
 
 
-class DataSettings(_Strict):
+class DataSettings(StrictModel):
     """Everything the data-evaluation stage needs from a use case."""
 
     map_concurrency: int = Field(20, ge=1, le=10_000, description="Distributed Map MaxConcurrency.")
@@ -266,14 +232,14 @@ def _matches(pattern: str, value: str) -> bool:
 def load_data_settings(usecase: UseCase, root: Path = USECASES_DIR) -> DataSettings:
     """Read usecases/<id>/data.yaml and check it covers exactly the register's sources and formats."""
     path = root / usecase.id / DATA_FILE
-    source = _display(path, root)
+    source = display_path(path, root)
     if not path.is_file():
         raise ConfigError(source, "(file)", "the data stage needs this file: schemas, PII policy and bias profile")
     raw = read_yaml_mapping(path)
     try:
         settings = DataSettings.model_validate(raw)
     except ValidationError as exc:
-        raise _config_error(source, exc) from None
+        raise validation_error(source, exc) from None
     declared = {s.name: s.format for s in usecase.data.sources}
     configured = {name: spec.format for name, spec in settings.sources.items()}
     for name, fmt in declared.items():
@@ -293,21 +259,3 @@ def load_data_settings(usecase: UseCase, root: Path = USECASES_DIR) -> DataSetti
                 f"a Lambda environment leaves {MAX_RUNTIME_SETTINGS_BYTES}",
             )
     return settings
-
-
-def _config_error(source: str, exc: ValidationError) -> ConfigError:
-    errors = exc.errors()
-    first = errors[0]
-    field = ".".join(str(p) for p in first["loc"]) or "(root)"
-    reason = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        reason = "unknown field"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return ConfigError(source, field, reason + more)
-
-
-def _display(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root.parent))
-    except ValueError:
-        return str(path)

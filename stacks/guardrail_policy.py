@@ -17,9 +17,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from stacks.config import USECASES_DIR, ConfigError, read_yaml_mapping
+from stacks.config import USECASES_DIR, ConfigError, StrictModel, display_path, read_yaml_mapping, validation_error
 
 Strength = Literal["NONE", "LOW", "MEDIUM", "HIGH"]
 PiiAction = Literal["BLOCK", "ANONYMIZE"]
@@ -85,11 +85,7 @@ def _one_line(value: str) -> str:
     return " ".join(value.split())
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class BlockedMessages(_Strict):
+class BlockedMessages(StrictModel):
     """What the user sees instead of a blocked prompt or answer."""
 
     input: str = Field(min_length=1, max_length=MAX_BLOCKED_MESSAGE)
@@ -101,14 +97,14 @@ class BlockedMessages(_Strict):
         return _one_line(value)
 
 
-class FilterStrengths(_Strict):
+class FilterStrengths(StrictModel):
     """Strength of one content filter on the prompt (input) and on the answer (output)."""
 
     input: Strength
     output: Strength
 
 
-class ContentFilters(_Strict):
+class ContentFilters(StrictModel):
     """All five harm categories must be set explicitly; PROMPT_ATTACK guards the input only."""
 
     SEXUAL: FilterStrengths
@@ -127,7 +123,7 @@ class ContentFilters(_Strict):
         return self
 
 
-class DeniedTopic(_Strict):
+class DeniedTopic(StrictModel):
     name: str = Field(min_length=1, max_length=MAX_TOPIC_NAME, pattern=TOPIC_NAME_PATTERN)
     definition: str = Field(min_length=1, max_length=MAX_TOPIC_DEFINITION)
     examples: list[Annotated[str, Field(min_length=1, max_length=MAX_TOPIC_EXAMPLE)]] = Field(
@@ -145,7 +141,7 @@ class DeniedTopic(_Strict):
         return sorted({_one_line(v) for v in value})
 
 
-class WordFilters(_Strict):
+class WordFilters(StrictModel):
     """Custom denied words or phrases plus the managed PROFANITY list."""
 
     managed_profanity: bool = True
@@ -159,14 +155,14 @@ class WordFilters(_Strict):
         return sorted({_one_line(v) for v in value})
 
 
-class PiiRule(_Strict):
+class PiiRule(StrictModel):
     """BLOCK or ANONYMIZE, set explicitly for both directions (no defaults: see DESIGN.md)."""
 
     input: PiiAction
     output: PiiAction
 
 
-class RegexRule(_Strict):
+class RegexRule(StrictModel):
     name: str = Field(min_length=1, max_length=MAX_REGEX_NAME)
     description: str = Field(min_length=1, max_length=MAX_REGEX_DESCRIPTION)
     pattern: str = Field(min_length=1, max_length=MAX_REGEX_PATTERN)
@@ -184,7 +180,7 @@ class RegexRule(_Strict):
         return value
 
 
-class SensitiveInformation(_Strict):
+class SensitiveInformation(StrictModel):
     pii: dict[PiiType, PiiRule] = Field(default_factory=dict)
     regexes: list[RegexRule] = Field(default_factory=list, max_length=MAX_REGEXES)
 
@@ -197,14 +193,14 @@ class SensitiveInformation(_Strict):
         return sorted(value, key=lambda r: r.name)
 
 
-class ContextualGrounding(_Strict):
+class ContextualGrounding(StrictModel):
     """Answers scoring below these thresholds are blocked (0 disables nothing; 0.99 is the maximum)."""
 
     grounding: float = Field(ge=0, le=MAX_GROUNDING_THRESHOLD)
     relevance: float = Field(ge=0, le=MAX_GROUNDING_THRESHOLD)
 
 
-class GuardrailPolicy(_Strict):
+class GuardrailPolicy(StrictModel):
     """One guardrail, as a reviewer reads it in guardrail.yaml."""
 
     description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
@@ -241,7 +237,7 @@ class GuardrailPolicy(_Strict):
 def load_guardrail_policy(usecase_id: str, root: Path = USECASES_DIR) -> GuardrailPolicy:
     """Read and validate usecases/<id>/guardrail.yaml; every problem is a one-line `ConfigError`."""
     path = root / usecase_id / "guardrail.yaml"
-    return parse_guardrail_policy(read_yaml_mapping(path) if path.is_file() else None, source=_display(path))
+    return parse_guardrail_policy(read_yaml_mapping(path) if path.is_file() else None, source=display_path(path))
 
 
 def parse_guardrail_policy(raw: dict[str, Any] | None, *, source: str) -> GuardrailPolicy:
@@ -250,27 +246,4 @@ def parse_guardrail_policy(raw: dict[str, Any] | None, *, source: str) -> Guardr
     try:
         return GuardrailPolicy.model_validate(raw)
     except ValidationError as exc:
-        raise first_error(source, exc) from None
-
-
-def first_error(source: str, exc: ValidationError) -> ConfigError:
-    """The first validation error as `ConfigError(source, dotted.field, reason)`."""
-    errors = exc.errors()
-    first = errors[0]
-    loc = [str(p) for p in first["loc"]]
-    is_key = bool(loc) and loc[-1] == "[key]"  # a mapping key outside its allowed set
-    field = ".".join(loc[:-1] if is_key else loc) or "(root)"
-    reason = str(first["msg"]).removeprefix("Value error, ")
-    if is_key:
-        reason = f"not an allowed key: {reason}"
-    if first["type"] == "extra_forbidden":
-        reason = "unknown field"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return ConfigError(source, field, reason + more)
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(USECASES_DIR.parent))
-    except ValueError:
-        return str(path)
+        raise validation_error(source, exc) from None

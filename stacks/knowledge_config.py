@@ -11,9 +11,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from stacks.config import USECASES_DIR, ConfigError, read_yaml_mapping
+from stacks.config import USECASES_DIR, StrictModel, display_path, read_yaml_mapping, validation_error
 
 KNOWLEDGE_FILE = "knowledge.yaml"
 
@@ -25,11 +25,11 @@ _CRON = re.compile(r"^cron\(\S+ \S+ \S+ \S+ \S+ \S+\)$")
 _MAX_CHUNK_TOKENS = 8192
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+# Discriminator values pydantic adds to error locations inside `chunking` (not fields a person wrote).
+CHUNKING_TAGS = frozenset({"fixed", "hierarchical", "semantic", "none"})
 
 
-class FixedChunking(_Strict):
+class FixedChunking(StrictModel):
     """Split into chunks of about ``max_tokens`` tokens that overlap by ``overlap_percentage``."""
 
     strategy: Literal["fixed"]
@@ -37,7 +37,7 @@ class FixedChunking(_Strict):
     overlap_percentage: int = Field(20, ge=1, le=99)
 
 
-class HierarchicalChunking(_Strict):
+class HierarchicalChunking(StrictModel):
     """Search small child chunks, return their larger parent chunk as context."""
 
     strategy: Literal["hierarchical"]
@@ -54,7 +54,7 @@ class HierarchicalChunking(_Strict):
         return self
 
 
-class SemanticChunking(_Strict):
+class SemanticChunking(StrictModel):
     """Split where the meaning of neighbouring sentences diverges (costs embedding calls at ingestion)."""
 
     strategy: Literal["semantic"]
@@ -63,7 +63,7 @@ class SemanticChunking(_Strict):
     breakpoint_percentile_threshold: int = Field(95, ge=50, le=99)
 
 
-class NoChunking(_Strict):
+class NoChunking(StrictModel):
     """Each file is one chunk: for documents that are already short and self-contained."""
 
     strategy: Literal["none"]
@@ -74,7 +74,7 @@ Chunking = Annotated[
 ]
 
 
-class SyncSettings(_Strict):
+class SyncSettings(StrictModel):
     """When the ingestion sync runs and how it waits for a busy data source."""
 
     schedule: str | None = Field(
@@ -97,7 +97,7 @@ class SyncSettings(_Strict):
         return value
 
 
-class KnowledgeSettings(_Strict):
+class KnowledgeSettings(StrictModel):
     """How the use case's curated data becomes a knowledge base."""
 
     vector_store: Literal["s3vectors", "opensearch"] = Field(
@@ -117,22 +117,4 @@ def load_knowledge_settings(usecase_id: str, root: Path = USECASES_DIR) -> Knowl
     try:
         return KnowledgeSettings.model_validate(raw)
     except ValidationError as exc:
-        raise _config_error(_display(path, root), exc) from None
-
-
-def _config_error(source: str, exc: ValidationError) -> ConfigError:
-    first = exc.errors()[0]
-    # Drop the discriminator tag pydantic inserts into the location of a tagged-union member.
-    loc = [str(p) for p in first["loc"] if p not in ("fixed", "hierarchical", "semantic", "none")]
-    reason = first["msg"].removeprefix("Value error, ")
-    if first["type"] == "extra_forbidden":
-        reason = "unknown field"
-    more = len(exc.errors()) - 1
-    return ConfigError(source, ".".join(loc) or "(root)", reason + (f" (and {more} more)" if more else ""))
-
-
-def _display(path: Path, root: Path) -> str:
-    try:
-        return str(path.relative_to(root.parent))
-    except ValueError:
-        return str(path)
+        raise validation_error(display_path(path, root), exc, union_tags=CHUNKING_TAGS) from None

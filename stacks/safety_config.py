@@ -12,53 +12,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from stacks.config import USECASES_DIR, read_yaml_mapping
-from stacks.guardrail_policy import first_error
+from stacks.comprehend_types import PiiEntityType
+from stacks.config import USECASES_DIR, StrictModel, display_path, read_yaml_mapping, validation_error
 
 ToxicityLabel = Literal[
     "GRAPHIC", "HARASSMENT_OR_ABUSE", "HATE_SPEECH", "INSULT", "PROFANITY", "SEXUAL", "VIOLENCE_OR_THREAT", "TOXICITY"
 ]
-# Comprehend DetectPiiEntities types (PiiEntityType), without the ALL pseudo-type.
-ComprehendPiiType = Literal[
-    "BANK_ACCOUNT_NUMBER",
-    "BANK_ROUTING",
-    "CREDIT_DEBIT_NUMBER",
-    "CREDIT_DEBIT_CVV",
-    "CREDIT_DEBIT_EXPIRY",
-    "PIN",
-    "EMAIL",
-    "ADDRESS",
-    "NAME",
-    "PHONE",
-    "SSN",
-    "DATE_TIME",
-    "PASSPORT_NUMBER",
-    "DRIVER_ID",
-    "URL",
-    "AGE",
-    "USERNAME",
-    "PASSWORD",
-    "AWS_ACCESS_KEY",
-    "AWS_SECRET_KEY",
-    "IP_ADDRESS",
-    "MAC_ADDRESS",
-    "LICENSE_PLATE",
-    "VEHICLE_IDENTIFICATION_NUMBER",
-    "UK_NATIONAL_INSURANCE_NUMBER",
-    "CA_SOCIAL_INSURANCE_NUMBER",
-    "US_INDIVIDUAL_TAX_IDENTIFICATION_NUMBER",
-    "UK_UNIQUE_TAXPAYER_REFERENCE_NUMBER",
-    "IN_PERMANENT_ACCOUNT_NUMBER",
-    "IN_NREGA",
-    "INTERNATIONAL_BANK_ACCOUNT_NUMBER",
-    "SWIFT_CODE",
-    "UK_NATIONAL_HEALTH_SERVICE_NUMBER",
-    "CA_HEALTH_NUMBER",
-    "IN_AADHAAR",
-    "IN_VOTER_NUMBER",
-]
+ComprehendPiiType = PiiEntityType  # the name the safety settings and their tests use
 Score = Annotated[float, Field(gt=0, le=1)]
 Format = Literal["text", "markdown"]
 
@@ -71,22 +33,18 @@ _ENTITY_TYPE = r"^[A-Z][A-Z0-9_]{0,63}$"  # Comprehend custom entity type names:
 _S3_KEY = r"^[A-Za-z0-9!_.*'()/-]{1,1024}$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class Limits(_Strict):
+class Limits(StrictModel):
     max_chars: int = Field(4000, ge=1, le=100_000)
     max_tokens: int = Field(1200, ge=1)
     allowed_formats: list[Format] = Field(default_factory=lambda: list(get_args(Format)))
     confusables: Literal["fold", "reject"] = "fold"
 
 
-class Injection(_Strict):
+class Injection(StrictModel):
     threshold: float = Field(0.5, gt=0, le=1)
 
 
-class Toxicity(_Strict):
+class Toxicity(StrictModel):
     enabled: bool = True
     thresholds: dict[ToxicityLabel, Score] = Field(
         default_factory=_default_thresholds,
@@ -94,14 +52,14 @@ class Toxicity(_Strict):
     )
 
 
-class Pii(_Strict):
+class Pii(StrictModel):
     enabled: bool = True
     entity_types: list[ComprehendPiiType] = Field(default_factory=list)
     min_score: float = Field(0.5, ge=0, le=1)
     language_code: Literal["en", "es"] = "en"
 
 
-class Entities(_Strict):
+class Entities(StrictModel):
     deny_types: list[str] = Field(default_factory=list)
     deny_terms: list[str] = Field(default_factory=list)
     min_score: float = Field(0.5, ge=0, le=1)
@@ -123,12 +81,12 @@ class Entities(_Strict):
         return terms
 
 
-class GuardrailUse(_Strict):
+class GuardrailUse(StrictModel):
     apply_on_input: bool = False
     apply_on_output: bool = False
 
 
-class ToxicityClassifierTraining(_Strict):
+class ToxicityClassifierTraining(StrictModel):
     """A Comprehend document classifier trained from a labelled CSV (label,text per line) in S3."""
 
     training_csv: str = Field(pattern=_S3_KEY, description="Key in the training bucket.")
@@ -137,7 +95,7 @@ class ToxicityClassifierTraining(_Strict):
     inference_units: int = Field(1, ge=1, le=10)
 
 
-class EntityRecognizerTraining(_Strict):
+class EntityRecognizerTraining(StrictModel):
     """A Comprehend custom entity recognizer trained from documents plus an entity list in S3."""
 
     entity_types: list[str] = Field(min_length=1, max_length=25)
@@ -146,12 +104,12 @@ class EntityRecognizerTraining(_Strict):
     inference_units: int = Field(1, ge=1, le=10)
 
 
-class CustomModels(_Strict):
+class CustomModels(StrictModel):
     toxicity_classifier: ToxicityClassifierTraining | None = None
     entity_recognizer: EntityRecognizerTraining | None = None
 
 
-class SafetyConfig(_Strict):
+class SafetyConfig(StrictModel):
     limits: Limits = Field(default_factory=Limits)
     injection: Injection = Field(default_factory=Injection)
     toxicity: Toxicity = Field(default_factory=Toxicity)
@@ -211,15 +169,8 @@ def load_safety_config(usecase_id: str, root: Path = USECASES_DIR) -> SafetyConf
     path = root / usecase_id / "safety.yaml"
     if not path.is_file():
         return SafetyConfig()
-    source = _display(path)
+    source = display_path(path)
     try:
         return SafetyConfig.model_validate(read_yaml_mapping(path))
     except ValidationError as exc:
-        raise first_error(source, exc) from None
-
-
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(USECASES_DIR.parent))
-    except ValueError:
-        return str(path)
+        raise validation_error(source, exc) from None
