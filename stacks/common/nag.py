@@ -31,17 +31,20 @@ def add_nag_packs(app: cdk.App) -> None:
 
 def acknowledge(resource: IConstruct, rule_id: str, reason: str) -> None:
     """Acknowledge one nag finding on one resource, e.g. ``"AwsSolutions::AwsSolutions-S1"``."""
-    if isinstance(resource, (cdk.Stack, cdk.Stage)) or resource.node.scope is None:
-        raise ValueError(f"acknowledge {rule_id} on a resource, not on stack/app '{resource.node.path}'")
-    if len(reason.strip()) < MIN_REASON_LENGTH:
-        raise ValueError(f"reason for {rule_id} on {resource.node.path} is shorter than {MIN_REASON_LENGTH} chars")
-    cdk.Validations.of(resource).acknowledge(cdk.Acknowledgment(id=rule_id, reason=reason))
+    acknowledge_all(resource, [rule_id], reason)
 
 
 def acknowledge_all(resource: IConstruct, rule_ids: list[str], reason: str) -> None:
-    """The same reviewed reason for one concern that several packs report under different ids."""
-    for rule_id in rule_ids:
-        acknowledge(resource, rule_id, reason)
+    """The same reviewed reason for one concern that several packs report under different ids.
+
+    One call into the CDK for all ids: each jsii round trip costs about a millisecond of synth.
+    """
+    rules = ", ".join(rule_ids)
+    if isinstance(resource, (cdk.Stack, cdk.Stage)) or resource.node.scope is None:
+        raise ValueError(f"acknowledge {rules} on a resource, not on stack/app '{resource.node.path}'")
+    if len(reason.strip()) < MIN_REASON_LENGTH:
+        raise ValueError(f"reason for {rules} on {resource.node.path} is shorter than {MIN_REASON_LENGTH} chars")
+    cdk.Validations.of(resource).acknowledge(*(cdk.Acknowledgment(id=rule, reason=reason) for rule in rule_ids))
 
 
 def each_pack(rule: str) -> list[str]:
