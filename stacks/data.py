@@ -4,7 +4,8 @@ Uploading `datasets/<dataset>/_READY` to the raw bucket starts one Step Function
 dataset. A Distributed Map runs validate -> redact -> profile over every object of the dataset (child
 workflows, MaxConcurrency from data.yaml); counts go to a DynamoDB run ledger, never into the Map's
 result array (which goes to S3). Assess turns the summed counts into the bias verdict; unless it is FAIL, a second
-Distributed Map publishes each object to curated; finalize proves `records_in = curated + quarantined`,
+Distributed Map publishes each object to curated (records/ in its format for record consumers, documents/
+with only what a Bedrock knowledge base parses); finalize proves `records_in = curated + quarantined`,
 writes the report and metrics, and a direct EventBridge integration announces `DatasetPublished`.
 Every Lambda task retries throttling with exponential backoff and full jitter; inside the maps, any
 other failure is caught and routes the object to quarantine.
@@ -46,6 +47,8 @@ STAGING_VALID = "staging/*/valid/"
 STAGING_REDACTED = "staging/*/redacted/"
 MAP_RESULTS = "map-runs/"
 REPORTS = "reports/"
+RECORDS = "records/"  # curated: records in their source's format, for record consumers
+DOCUMENTS = "documents/"  # curated: only what a Bedrock knowledge base parses, each with its metadata sidecar
 # Errors a step may retry: Lambda's own transient errors and throttling that outlasted the SDK's retries.
 RETRYABLE = [
     "Lambda.ServiceException",
@@ -76,7 +79,8 @@ class DataProps:
 
 
 class DataStack(cdk.Stack):
-    """Exposes `curated` (SecureBucket), `event_bus`, `event_source`, `event_detail_type`, `state_machine`."""
+    """Exposes `curated` (SecureBucket) with `records_prefix` and `knowledge_prefix` (the only prefix a knowledge
+    base should read), `event_bus`, `event_source`, `event_detail_type`, `state_machine`."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: DataProps, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -95,6 +99,8 @@ class DataStack(cdk.Stack):
         )
         self._send_events_to_eventbridge(self.raw)
         self.curated = self._bucket("Curated")
+        self.records_prefix = RECORDS
+        self.knowledge_prefix = DOCUMENTS
         self.quarantine = self._bucket("Quarantine")
         self.reports = self._bucket(
             "Reports",
@@ -211,7 +217,7 @@ class DataStack(cdk.Stack):
             "redact": "Data pipeline: detect PII with Comprehend and apply the use case's policy",
             "profile": "Data pipeline: count groups, outcomes, missing values and PII per object",
             "assess": "Data pipeline: bias profile and PASS/WARN/FAIL verdict of the run",
-            "publish": "Data pipeline: publish redacted records and metadata sidecars to curated",
+            "publish": "Data pipeline: publish redacted records and knowledge-base documents to curated",
             "quarantine": "Data pipeline: move an object whose processing failed to quarantine",
             "finalize": "Data pipeline: prove conservation, write the report and metrics",
         }
@@ -286,15 +292,17 @@ class DataStack(cdk.Stack):
         key.grant_use_via(fn["redact"], "secretsmanager", encrypt=False)
         # profile: reads the redacted records it counts.
         self.raw.grant_read(fn["profile"], STAGING_REDACTED)
-        # publish: the only writer of curated (the bucket policy denies everyone else).
+        # publish: the only writer of curated (the bucket policy denies everyone else), records and documents.
         self.raw.grant_read(fn["publish"], STAGING_REDACTED)
-        self.curated.grant_write(fn["publish"], DATASETS)
+        self.curated.grant_write(fn["publish"], RECORDS)
+        self.curated.grant_write(fn["publish"], DOCUMENTS)
         # quarantine: copies the failed object, removes what a failed publish left behind.
         self.raw.grant_read(fn["quarantine"], DATASETS)
         self.raw.grant_read(fn["quarantine"], STAGING_REDACTED)
         self.quarantine.grant_write(fn["quarantine"], DATASETS)
         self.quarantine.grant_delete(fn["quarantine"], DATASETS)
-        self.curated.grant_delete(fn["quarantine"], DATASETS)
+        self.curated.grant_delete(fn["quarantine"], RECORDS)
+        self.curated.grant_delete(fn["quarantine"], DOCUMENTS)
         # finalize: writes the run report.
         self.reports.grant_write(fn["finalize"], REPORTS)
 

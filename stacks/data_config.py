@@ -42,6 +42,7 @@ FUNCTION_SECTIONS: dict[str, tuple[str, ...]] = {
     "profile": ("profile",),
     "assess": ("profile",),
     "publish": ("sources",),
+    "quarantine": ("sources",),  # where a failed publish may have left records and documents
     "finalize": ("monitoring",),
 }
 
@@ -79,14 +80,42 @@ class FieldSpec(StrictModel):
         return self
 
 
+# How each format may reach the knowledge base under curated documents/ (the first is the default). A
+# Bedrock knowledge base parses .txt, .md and .csv but not JSON lines, so JSONL is rendered; `none` keeps a
+# source out of the knowledge base (its records are still published under records/).
+KNOWLEDGE_RENDERINGS: dict[str, tuple[str, ...]] = {
+    "jsonl": ("markdown", "csv", "none"),
+    "csv": ("native", "markdown", "none"),
+    "text": ("native", "none"),
+}
+
+
 class SourceSpec(StrictModel):
     """Schema of one source. Text sources are whole documents, scanned for PII; they have no fields."""
 
     format: Literal["jsonl", "csv", "text"]
     fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    knowledge: Literal["native", "markdown", "csv", "none"] = Field(
+        "native",
+        description="How the source reaches the knowledge base: native (text and CSV as they are), markdown "
+        "(one document per object, a section per record), csv (the schema's columns) or none. "
+        "Default: markdown for jsonl, native otherwise.",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_knowledge_rendering(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("knowledge") is None and data.get("format") in KNOWLEDGE_RENDERINGS:
+            return {**data, "knowledge": KNOWLEDGE_RENDERINGS[data["format"]][0]}
+        return data
 
     @model_validator(mode="after")
     def _fields_fit_the_format(self) -> SourceSpec:
+        if self.knowledge not in KNOWLEDGE_RENDERINGS[self.format]:
+            raise ValueError(
+                f"knowledge '{self.knowledge}' does not fit {self.format} sources "
+                f"(one of: {', '.join(KNOWLEDGE_RENDERINGS[self.format])})"
+            )
         if self.format == "text" and self.fields:
             raise ValueError("text sources are whole documents and take no fields")
         if self.format != "text" and not self.fields:

@@ -72,6 +72,7 @@ class JourneyStage(cdk.Stage):
                     key=foundation.key,
                     alarm_topic=foundation.alarm_topic,
                     curated_bucket=self.data.curated,
+                    curated_prefix=self.data.knowledge_prefix,  # documents/: only what the knowledge base parses
                     event_bus=self.data.event_bus,
                     dataset_published_source=self.data.event_source,
                     dataset_published_detail_type=self.data.event_detail_type,

@@ -81,7 +81,11 @@ def process(
             "records_in": balance["records_in"],
             "records_curated": balance["curated"],
             "records_quarantined": balance["quarantined"],
-            "curated": {"bucket": curated_bucket, "prefix": keys.dataset_prefix(request.run.dataset)},
+            "curated": {
+                "bucket": curated_bucket,
+                "records_prefix": keys.records_prefix(request.run.dataset),
+                "documents_prefix": keys.documents_prefix(request.run.dataset),
+            },
             "report": {"bucket": reports_bucket, "json": json_key, "markdown": markdown_key},
         }
     }

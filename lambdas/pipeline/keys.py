@@ -6,8 +6,10 @@ raw bucket        datasets/<dataset>/<source>/<path>            uploads; dataset
 quarantine bucket <raw key>                                      a whole object that could not be processed
                   <raw key>.reason.json                          why
                   <raw key>.<step>-rejects.jsonl                 records one step rejected, each with a reason
-curated bucket    <raw key>                                      redacted records in the source's format
-                  <raw key>.metadata.json                        Bedrock knowledge-base metadata sidecar
+curated bucket    records/<dataset>/<source>/<path>              redacted records in the source's format
+                  documents/<dataset>/<source>/<path>[.md|.csv]  what a Bedrock knowledge base can parse: text and
+                                                                 CSV as they are, structured records rendered
+                  documents/.../<document>.metadata.json         its Bedrock metadata sidecar (documents/ only)
 reports bucket    reports/<dataset>/<run>/report.json|.md        the run's report
 """
 
@@ -22,6 +24,11 @@ READY_MARKER = "_READY"
 STAGING = "staging/"
 REPORTS = "reports/"
 MAP_RESULTS = "map-runs/"
+RECORDS = "records/"  # curated: for record consumers (JSONL, CSV, documents as uploaded)
+DOCUMENTS = "documents/"  # curated: the knowledge base's data source, nothing it cannot parse
+# File types a Bedrock knowledge base parses (default parser); anything else counts as a failed document.
+KNOWLEDGE_BASE_EXTENSIONS = frozenset({".txt", ".md", ".html", ".doc", ".docx", ".csv", ".xls", ".xlsx", ".pdf"})
+SIDECAR_SUFFIX = ".metadata.json"
 _DATASET = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "text", ".md": "text"}
 
@@ -90,13 +97,50 @@ def reason_key(raw_key: str) -> str:
     return f"{raw_key}.reason.json"
 
 
-def curated_key(raw_key: str) -> str:
-    """Curated objects keep the raw key, so a re-run overwrites instead of duplicating."""
-    return raw_key
+def _relative(raw_key: str) -> str:
+    if not raw_key.startswith(DATASETS):
+        raise LayoutError(f"'{raw_key}' is not under {DATASETS}")
+    return raw_key[len(DATASETS) :]
 
 
-def sidecar_key(curated: str) -> str:
-    return f"{curated}.metadata.json"
+def records_key(raw_key: str) -> str:
+    """records/<dataset>/<source>/<path>: derived from the raw key only, so a re-run overwrites, never duplicates."""
+    return RECORDS + _relative(raw_key)
+
+
+def document_key(raw_key: str, rendering: str) -> str | None:
+    """Where the knowledge base finds the object (None: the source is not for the knowledge base).
+
+    ``native`` keeps the name (its extension must be one a knowledge base parses); ``markdown`` and ``csv``
+    append `.md` / `.csv` to the whole name. Both are one-to-one within a source folder, so two raw objects
+    never share a document (`a.jsonl` and `a.ndjson` give `a.jsonl.md` and `a.ndjson.md`).
+    """
+    if rendering == "none":
+        return None
+    document = DOCUMENTS + _relative(raw_key)
+    if rendering == "native":
+        extension = posixpath.splitext(raw_key)[1]
+        if extension.lower() not in KNOWLEDGE_BASE_EXTENSIONS:
+            raise LayoutError(f"'{raw_key}': a knowledge base cannot parse '{extension}' as it is")
+        return document
+    if rendering == "markdown":
+        return f"{document}.md"
+    if rendering == "csv":
+        return f"{document}.csv"
+    raise ValueError(f"unknown rendering '{rendering}'")
+
+
+def records_prefix(dataset: str) -> str:
+    return f"{RECORDS}{dataset}/"
+
+
+def documents_prefix(dataset: str) -> str:
+    return f"{DOCUMENTS}{dataset}/"
+
+
+def sidecar_key(document: str) -> str:
+    """Bedrock's metadata file: the document's full name plus `.metadata.json`, in the same folder."""
+    return f"{document}{SIDECAR_SUFFIX}"
 
 
 def report_key(dataset: str, run_id: str, extension: str) -> str:

@@ -3,7 +3,7 @@
 The object is counted in the ledger as quarantined in the same transaction-guarded way a successful
 step counts it; when the step had in fact finished (and only its response was lost) the marker says so
 and nothing moves. Phase `process` copies the raw object whole; phase `publish` keeps the redacted
-records and removes anything the failed publish left in curated.
+records and removes anything the failed publish left in curated (records/ and documents/).
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from common.observability import powertools
 from pipeline import keys, runtime
 from pipeline.ledger import Ledger
 from pipeline.models import QuarantineRequest
+from pipeline.settings import PipelineSettings
 from pipeline.storage import Storage
 
 logger, tracer, metrics = powertools()
@@ -30,8 +31,25 @@ def _claim(ledger: Ledger, run_id: str, phase: str, key: str, counts: dict[str, 
     return marker is not None and marker.get("outcome") == "quarantined"
 
 
+def published_keys(raw_key: str, settings: PipelineSettings) -> list[str]:
+    """Every curated key the publish step writes for the object: its records, its document and sidecar."""
+    found = [keys.records_key(raw_key)]
+    source = keys.parse_raw_key(raw_key).source
+    spec = settings.sources.get(source) if source else None
+    document = keys.document_key(raw_key, spec.knowledge) if spec else None
+    if document is not None:
+        found += [document, keys.sidecar_key(document)]
+    return found
+
+
 def process(
-    request: QuarantineRequest, *, storage: Storage, ledger: Ledger, quarantine_bucket: str, curated_bucket: str
+    request: QuarantineRequest,
+    *,
+    storage: Storage,
+    ledger: Ledger,
+    quarantine_bucket: str,
+    curated_bucket: str,
+    settings: PipelineSettings,
 ) -> dict[str, Any]:
     failed = request.failed
     run = failed.run
@@ -58,9 +76,8 @@ def process(
         if not _claim(ledger, run.id, "publish", raw_key, {"publish_quarantined": n}):
             return {"key": raw_key, "quarantined": False}
         storage.copy(run.bucket, failed.key, quarantine_bucket, keys.rejects_key(raw_key, "publish"))
-        curated = keys.curated_key(raw_key)
-        storage.delete(curated_bucket, curated)
-        storage.delete(curated_bucket, keys.sidecar_key(curated))
+        for leftover in published_keys(raw_key, settings):
+            storage.delete(curated_bucket, leftover)
         storage.write_json(quarantine_bucket, keys.reason_key(raw_key), {**reason, "records": n})
     logger.warning("object quarantined", extra={"key": raw_key, **reason})
     return {"key": raw_key, "quarantined": True}
@@ -75,4 +92,5 @@ def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
         ledger=runtime.ledger(),
         quarantine_bucket=runtime.env("QUARANTINE_BUCKET"),
         curated_bucket=runtime.env("CURATED_BUCKET"),
+        settings=runtime.settings(),
     )

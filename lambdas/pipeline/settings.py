@@ -16,6 +16,7 @@ from typing import Any, Literal, cast
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 Format = Literal["jsonl", "csv", "text"]
 Action = Literal["mask", "drop", "hash"]
+Rendering = Literal["native", "markdown", "csv", "none"]  # how a source reaches the knowledge base (documents/)
 TEXT_FIELD = "text"  # the one field of a text/markdown document
 
 
@@ -41,6 +42,7 @@ class SourceSpec:
     name: str
     format: Format
     fields: tuple[FieldSpec, ...]
+    knowledge: Rendering = "native"
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -169,7 +171,13 @@ def _source(name: str, raw: Mapping[str, Any]) -> SourceSpec:
     )
     if raw["format"] == "text":
         fields = (FieldSpec(name=TEXT_FIELD, type="string", required=True, scan=True),)
-    return SourceSpec(name=name, format=raw["format"], fields=fields)
+    knowledge = raw.get("knowledge") or default_rendering(raw["format"])
+    return SourceSpec(name=name, format=raw["format"], fields=fields, knowledge=knowledge)
+
+
+def default_rendering(fmt: str) -> Rendering:
+    """Text and CSV reach the knowledge base as they are; JSON lines, which it cannot parse, as markdown."""
+    return "markdown" if fmt == "jsonl" else "native"
 
 
 def parse_settings(raw: Mapping[str, Any]) -> PipelineSettings:

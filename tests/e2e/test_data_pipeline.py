@@ -11,6 +11,7 @@ import csv
 import io
 import json
 import os
+import posixpath
 import threading
 import time
 import uuid
@@ -23,9 +24,16 @@ import pytest
 from common.clients import client
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
-from pipeline import runtime
+from pipeline import keys, runtime
 
-from tests.lambdas.pipeline.harness import LambdaContext, PiiResponder, synth_data_stack
+from tests.lambdas.pipeline.harness import (
+    LambdaContext,
+    PiiResponder,
+    as_written,
+    parse_markdown,
+    pipeline_settings,
+    synth_data_stack,
+)
 from tools.generate_sample_data import generate
 
 REGION = "eu-west-1"
@@ -286,13 +294,20 @@ def test_the_run_succeeds_and_announces_the_dataset(pipeline, first_run):
     assert event["detail"]["dataset"] == DATASET
     assert event["detail"]["bias_status"] == first_run["report"]["profile"]["status"]
     assert event["detail"]["records_curated"] == first_run["report"]["conservation"]["curated"]
+    curated = pipeline["deployment"].bucket("Curated")
+    assert event["detail"]["curated"] == {
+        "bucket": curated,
+        "records_prefix": f"records/{DATASET}/",
+        "documents_prefix": f"documents/{DATASET}/",
+    }
 
 
 def test_conservation_holds_in_the_report_and_in_the_buckets(first_run):
     balance = first_run["report"]["conservation"]
     assert balance["holds"]
     assert balance["records_in"] == balance["curated"] + balance["quarantined"]
-    data = {k: v for k, v in first_run["curated"].items() if not k.endswith(".metadata.json")}
+    # Published records are counted once, in records/; documents/ holds a rendering of some of them.
+    data = records(first_run["curated"])
     assert sum(record_count(k, v) for k, v in data.items()) == balance["curated"]
     quarantined = 0
     for key, body in first_run["quarantine"].items():
@@ -342,8 +357,8 @@ def test_no_pii_span_the_detector_reported_survives_in_curated(pipeline, first_r
     assert [s for s in spans if s in curated] == []
     profiles = [
         json.loads(line)
-        for k, v in first_run["curated"].items()
-        if "/profiles/" in k and k.endswith(".jsonl")
+        for k, v in records(first_run["curated"]).items()
+        if "/profiles/" in k
         for line in v.decode().splitlines()
     ]
     assert {p["full_name"] for p in profiles} == {"[NAME]"}
@@ -354,13 +369,13 @@ def test_no_pii_span_the_detector_reported_survives_in_curated(pipeline, first_r
 def test_hashed_email_joins_support_notes_to_profiles(first_run):
     profiles = {
         (p := json.loads(line))["customer_id"]: p["email"]
-        for k, v in first_run["curated"].items()
-        if "/profiles/" in k and k.endswith(".jsonl")
+        for k, v in records(first_run["curated"]).items()
+        if "/profiles/" in k
         for line in v.decode().splitlines()
     }
     tickets = [
         json.loads(line)
-        for line in first_run["curated"][f"datasets/{DATASET}/support_contacts/tickets-2024h1.jsonl"]
+        for line in first_run["curated"][f"records/{DATASET}/support_contacts/tickets-2024h1.jsonl"]
         .decode()
         .splitlines()
     ]
@@ -370,15 +385,75 @@ def test_hashed_email_joins_support_notes_to_profiles(first_run):
     assert "notes" not in card_ticket  # CREDIT_DEBIT_NUMBER: drop the field
 
 
-def test_every_curated_object_has_its_metadata_sidecar(first_run):
+def records(curated: dict[str, bytes]) -> dict[str, bytes]:
+    return {k: v for k, v in curated.items() if k.startswith(f"records/{DATASET}/")}
+
+
+def documents(curated: dict[str, bytes]) -> dict[str, bytes]:
+    """The knowledge base's documents (sidecars left out)."""
+    return {
+        k: v for k, v in curated.items() if k.startswith(f"documents/{DATASET}/") and not k.endswith(".metadata.json")
+    }
+
+
+def test_curated_holds_records_and_documents_only(first_run):
     curated = first_run["curated"]
-    data = [k for k in curated if not k.endswith(".metadata.json")]
-    assert len(data) > 10
-    for key in data:
-        attributes = json.loads(curated[f"{key}.metadata.json"])["metadataAttributes"]
-        assert attributes["dataset"] == DATASET
-        assert attributes["source"] == key.split("/")[2]
-        assert attributes["bias_status"] == first_run["report"]["profile"]["status"]
+    assert set(curated) == set(records(curated)) | {k for k in curated if k.startswith(f"documents/{DATASET}/")}, (
+        "nothing outside records/<dataset>/ and documents/<dataset>/"
+    )
+    assert not [k for k in records(curated) if k.endswith(".metadata.json")]  # sidecars belong to documents
+
+
+def test_the_knowledge_base_prefix_holds_only_what_it_can_ingest(first_run):
+    # Bedrock parses .txt, .md, .html, .doc(x), .csv, .xls(x), .pdf; anything else under the data source's
+    # prefix would be a failed document in every sync (and trip the Knowledge stack's alarm).
+    curated = first_run["curated"]
+    under = [k for k in curated if k.startswith("documents/")]
+    docs = documents(curated)
+    assert len(docs) > 5
+    for key in under:
+        if key.endswith(".metadata.json"):
+            assert key.removesuffix(".metadata.json") in docs, f"{key}: a sidecar without its document"
+            assert len(curated[key]) <= 10 * 1024  # Bedrock's metadata file limit
+        else:
+            assert posixpath.splitext(key)[1] in keys.KNOWLEDGE_BASE_EXTENSIONS, key
+            assert f"{key}.metadata.json" in curated, f"{key}: no metadata sidecar"
+    assert not [k for k in under if ".jsonl" in k and not k.endswith((".jsonl.md", ".jsonl.md.metadata.json"))]
+
+
+def test_records_and_documents_are_consistent(pipeline, first_run):
+    curated = first_run["curated"]
+    settings = pipeline_settings()
+    report_status = first_run["report"]["profile"]["status"]
+    expected: dict[str, str] = {}
+    for records_key, body in records(curated).items():
+        raw_key = "datasets/" + records_key.removeprefix("records/")
+        source = settings.sources[records_key.split("/")[2]]
+        document = keys.document_key(raw_key, source.knowledge)
+        if document is None:
+            continue
+        expected[document] = records_key
+        text = curated[document].decode()
+        if source.knowledge == "native":
+            assert curated[document] == body
+        else:  # markdown: one section per record, the same values as the records
+            assert (source.format, source.knowledge) == ("jsonl", "markdown")
+            rendered = [fields for _, fields in parse_markdown(text)]
+            assert rendered == [as_written(json.loads(line)) for line in body.decode().splitlines()]
+        attributes = json.loads(curated[f"{document}.metadata.json"])["metadataAttributes"]
+        assert attributes == {
+            "usecase": "customer-retention",
+            "dataset": DATASET,
+            "source": source.name,
+            "format": source.format,
+            "records": record_count(records_key, body),
+            "bias_status": report_status,
+        }
+    assert set(documents(curated)) == set(expected)  # every document comes from published records, one each
+    by_source = {k.split("/")[2] for k in documents(curated)}
+    assert by_source == {"profiles", "purchases", "support_contacts", "feedback"}  # service_events: knowledge none
+    assert any(k.endswith(".jsonl.md") for k in documents(curated))
+    assert any(k.endswith((".txt", ".md")) and "/feedback/" in k for k in documents(curated))
 
 
 def test_the_report_finds_the_planted_group_imbalance(first_run):

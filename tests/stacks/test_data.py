@@ -134,7 +134,8 @@ def test_each_step_role_holds_exactly_what_the_step_touches(data):
         "publish": {
             ("s3:GetObject", f"{raw}/staging/*/redacted/*"),
             ("s3:ListBucket", f"{raw} prefix staging/*/redacted/*"),
-            ("s3:PutObject", f"{curated}/datasets/*"),
+            ("s3:PutObject", f"{curated}/records/*"),
+            ("s3:PutObject", f"{curated}/documents/*"),
             ("dynamodb:GetItem", ledger),
             ("dynamodb:PutItem", ledger),
             ("dynamodb:UpdateItem", ledger),
@@ -148,7 +149,8 @@ def test_each_step_role_holds_exactly_what_the_step_touches(data):
             ("s3:ListBucket", f"{raw} prefix staging/*/redacted/*"),
             ("s3:PutObject", f"{quarantine}/datasets/*"),
             ("s3:DeleteObject", f"{quarantine}/datasets/*"),
-            ("s3:DeleteObject", f"{curated}/datasets/*"),
+            ("s3:DeleteObject", f"{curated}/records/*"),
+            ("s3:DeleteObject", f"{curated}/documents/*"),
             ("dynamodb:GetItem", ledger),
             ("dynamodb:PutItem", ledger),
             ("dynamodb:UpdateItem", ledger),
@@ -170,6 +172,8 @@ def test_only_the_publish_role_may_write_curated(data):
     assert (deny["Effect"], deny["Action"], deny["Principal"]) == ("Deny", "s3:PutObject", {"AWS": "*"})
     publish_role = logical(data, "PublishFunctionRole", "AWS::IAM::Role")
     assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": [publish_role, "Arn"]}}}
+    # Every key, records/ and documents/ alike (publish's own grant names exactly those two prefixes).
+    assert render(deny["Resource"]) == f"<{buckets(data)['Curated']}>/*"
 
 
 def test_every_store_is_encrypted_with_the_foundation_key(data):
@@ -318,6 +322,9 @@ def test_each_function_gets_exactly_its_settings_sections_and_they_parse(data):
         if "sources" in sections:
             assert list(parsed.sources) == list(full.sources)
             assert parsed.sources["purchases"].field_names == tuple(full.sources["purchases"].fields)
+            assert {n: spec.knowledge for n, spec in parsed.sources.items()} == {
+                n: spec.knowledge for n, spec in full.sources.items()
+            }
 
 
 def write_usecase(tmp_path: Path, data_yaml: dict[str, Any]) -> Path:
@@ -356,6 +363,17 @@ def good() -> dict[str, Any]:
             "not both",
         ),
         (lambda d: d.update(colour="blue"), "colour", "unknown field"),
+        (
+            lambda d: d["sources"]["profiles"].update(knowledge="native"),
+            "sources.profiles",
+            "knowledge 'native' does not fit jsonl sources (one of: markdown, csv, none)",
+        ),
+        (
+            lambda d: d["sources"]["feedback"].update(knowledge="markdown"),
+            "sources.feedback",
+            "does not fit text sources",
+        ),
+        (lambda d: d["sources"]["purchases"].update(knowledge="pdf"), "sources.purchases.knowledge", "'none'"),
     ],
 )
 def test_bad_data_settings_name_the_file_field_and_reason(tmp_path, change, field, reason):

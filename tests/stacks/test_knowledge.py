@@ -28,6 +28,7 @@ from stacks.common.buckets import SecureBucket
 from stacks.common.nag import acknowledge_role_policy, add_nag_packs
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import ConfigError
+from stacks.data import DOCUMENTS
 from stacks.foundation import FoundationProps, FoundationStack
 from stacks.knowledge import KnowledgeProps, KnowledgeStack
 from stacks.knowledge_config import (
@@ -67,7 +68,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     knowledge = KnowledgeStack(
         app,
         "Knowledge",
-        props=KnowledgeProps(name_prefix="journey-dev", curated_prefix="curated/", settings=SHIPPED, **common),  # type: ignore[arg-type]
+        props=KnowledgeProps(name_prefix="journey-dev", curated_prefix="documents/", settings=SHIPPED, **common),  # type: ignore[arg-type]
     )
     hybrid = KnowledgeStack(
         app,
@@ -215,12 +216,38 @@ def test_data_source_reads_the_curated_prefix_with_the_use_case_chunking_and_del
     assert props["DataDeletionPolicy"] == "DELETE"
     s3 = render(props["DataSourceConfiguration"])
     assert s3["Type"] == "S3"
-    assert s3["S3Configuration"]["InclusionPrefixes"] == ["curated/"]
+    assert s3["S3Configuration"]["InclusionPrefixes"] == ["documents/"]
     assert re.fullmatch(CURATED, s3["S3Configuration"]["BucketArn"])
     assert props["VectorIngestionConfiguration"]["ChunkingConfiguration"] == {
         "ChunkingStrategy": "FIXED_SIZE",
         "FixedSizeChunkingConfiguration": {"MaxTokens": 300, "OverlapPercentage": 20},
     }
+
+
+def test_the_stage_points_the_knowledge_base_at_the_data_stacks_documents_prefix_only(synth):
+    # The whole app: Data publishes records/ (JSONL a knowledge base cannot parse) and documents/; the
+    # data source and its role's read grant cover documents/ only.
+    assert DOCUMENTS == "documents/"
+    template = synth.templates["journey-dev-Knowledge"]
+    (source,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Bedrock::DataSource"]
+    s3 = render(source["Properties"]["DataSourceConfiguration"])["S3Configuration"]
+    assert s3["InclusionPrefixes"] == [DOCUMENTS]
+    curated = r"<journey-dev-Data:\w*CuratedBucket\w*>"
+    assert re.fullmatch(curated, s3["BucketArn"])
+    (policy,) = [
+        r
+        for k, r in template["Resources"].items()
+        if r["Type"] == "AWS::IAM::Policy" and k.startswith("KnowledgeBaseServiceRoleDefaultPolicy")
+    ]
+    reads = [
+        render(st) for st in policy["Properties"]["PolicyDocument"]["Statement"] if str(st["Action"]).startswith("s3:")
+    ]
+    assert [(st["Action"], st.get("Condition")) for st in reads] == [
+        ("s3:GetObject", None),
+        ("s3:ListBucket", {"StringLike": {"s3:prefix": ["documents/*"]}}),
+    ]
+    assert re.fullmatch(curated + re.escape("/documents/*"), reads[0]["Resource"])
+    assert re.fullmatch(curated, reads[1]["Resource"])
 
 
 def test_knowledge_base_role_trust_is_limited_to_this_accounts_knowledge_bases(built):
@@ -255,8 +282,8 @@ def test_knowledge_base_role_policy_is_exact(built):
             (vkb.S3_VECTORS_ACTIONS, r"<KnowledgeBaseVectorIndex\w+\.IndexArn>", None),
             # The vector bucket is encrypted with the kit key: S3 Vectors uses it with the caller's rights.
             (["kms:Decrypt", "kms:GenerateDataKey"], KEY, via("s3vectors")),
-            (["s3:GetObject"], CURATED + re.escape("/curated/*"), None),
-            (["s3:ListBucket"], CURATED, {"StringLike": {"s3:prefix": ["curated/*"]}}),
+            (["s3:GetObject"], CURATED + re.escape("/documents/*"), None),
+            (["s3:ListBucket"], CURATED, {"StringLike": {"s3:prefix": ["documents/*"]}}),
             (["kms:Decrypt"], KEY, via("s3")),
         ],
     )

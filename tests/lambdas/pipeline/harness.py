@@ -50,6 +50,26 @@ def profile_spec() -> ProfileSpec:
     return spec
 
 
+def parse_markdown(text: str) -> list[tuple[int, dict[str, str]]]:
+    """Reads a document of `publish.render_markdown` back: (position, field -> value as written) per record."""
+    sections: list[tuple[int, dict[str, str]]] = []
+    field = ""
+    for line in text.split("\n"):
+        if line.startswith("## Record at "):
+            sections.append((int(line.rsplit(" ", 1)[1]), {}))
+        elif sections and line.startswith("- "):
+            field, _, value = line[2:].partition(": ")
+            sections[-1][1][field] = value
+        elif sections and line.startswith("  "):
+            sections[-1][1][field] += "\n" + line[2:]
+    return sections
+
+
+def as_written(record: dict[str, Any]) -> dict[str, str]:
+    """A record's present fields as a markdown document shows them (line endings as LF)."""
+    return {k: publish._lines(publish._cell(v)) for k, v in record.items() if v is not None}
+
+
 class LambdaContext:
     def __init__(self, name: str = "test-function") -> None:
         self.function_name = name

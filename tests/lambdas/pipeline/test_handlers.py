@@ -308,15 +308,30 @@ def publish_item(redacted: dict[str, Any], status: str = "WARN") -> dict[str, An
     return {"key": keys.staging_key(RUN["id"], "redacted", redacted["key"]), "run": RUN, "bias_status": status}
 
 
-def test_publish_writes_the_source_format_and_a_sidecar(aws):
+def curated_keys() -> set[str]:
+    """Every key of the run's dataset in curated, records/ and documents/."""
+    c = BUCKETS["CURATED_BUCKET"]
+    return {
+        o["Key"]
+        for prefix in (keys.records_prefix(RUN["dataset"]), keys.documents_prefix(RUN["dataset"]))
+        for o in boto3.client("s3").list_objects_v2(Bucket=c, Prefix=prefix).get("Contents", [])
+    }
+
+
+def test_publish_writes_records_and_the_csv_document_with_its_sidecar(aws):
     order = "order_id,customer_id,service,amount,purchased_on\nO1,C1,streaming,12.5,2024-02-01\n"
     validated = call(validate, put(aws, "purchases/o.csv", order))
     redacted = call(redact, validated)
     call(profile, redacted)
-    assert call(publish, publish_item(redacted))["published"] is True
+    out = call(publish, publish_item(redacted))
+    records = f"records/{RUN['dataset']}/purchases/o.csv"
+    document = f"documents/{RUN['dataset']}/purchases/o.csv"
+    assert (out["published"], out["records_key"], out["document_key"]) == (True, records, document)
     c = BUCKETS["CURATED_BUCKET"]
-    assert read(aws, c, redacted["key"]).decode() == order  # schema column order, values as typed
-    sidecar = json.loads(read(aws, c, f"{redacted['key']}.metadata.json"))
+    assert read(aws, c, records).decode() == order  # schema column order, values as typed
+    assert read(aws, c, document) == read(aws, c, records)  # a knowledge base parses CSV as it is
+    assert aws.head_object(Bucket=c, Key=document)["ContentType"] == "text/csv"
+    sidecar = json.loads(read(aws, c, f"{document}.metadata.json"))
     assert sidecar == {
         "metadataAttributes": {
             "usecase": "customer-retention",
@@ -327,6 +342,40 @@ def test_publish_writes_the_source_format_and_a_sidecar(aws):
             "bias_status": "WARN",
         }
     }
+    assert curated_keys() == {records, document, f"{document}.metadata.json"}  # no sidecar beside records
+    assert ledger().counts(RUN["id"])["curated"] == 1  # written twice, counted once
+
+
+def test_publish_renders_json_lines_as_a_markdown_document_and_a_retry_changes_nothing(aws):
+    redacted = redacted_profiles(aws)
+    call(profile, redacted)
+    item = publish_item(redacted)
+    first = call(publish, item)
+    document = f"documents/{RUN['dataset']}/profiles/p.jsonl.md"
+    assert first["document_key"] == document
+    c = BUCKETS["CURATED_BUCKET"]
+    records = read(aws, c, first["records_key"]).decode().splitlines()
+    assert [json.loads(line)["customer_id"] for line in records] == ["C00001"]  # C2 lacked its email
+    markdown = read(aws, c, document).decode()
+    assert markdown.startswith("# profiles: p.jsonl\n")
+    assert "## Record at line 1\n\n- customer_id: C00001\n- full_name: [NAME]\n" in markdown
+    assert "Amara" not in markdown
+    assert "amara@example.com" not in markdown
+    assert aws.head_object(Bucket=c, Key=document)["ContentType"] == "text/markdown"
+    assert json.loads(read(aws, c, f"{document}.metadata.json"))["metadataAttributes"]["format"] == "jsonl"
+    before = {key: read(aws, c, key) for key in curated_keys()}
+    assert call(publish, item) == first  # a retried publish writes the same keys and counts nothing more
+    assert {key: read(aws, c, key) for key in curated_keys()} == before
+    assert ledger().counts(RUN["id"])["curated"] == 1
+
+
+def test_publish_keeps_a_source_set_to_none_out_of_documents(aws):
+    event = {"customer_id": "C1", "session_id": "S1", "service": "tv", "event": "view", "at": "2024-06-01T10:00:00Z"}
+    redacted = call(redact, call(validate, put(aws, "service_events/e.jsonl", jsonl(event))))
+    call(profile, redacted)
+    out = call(publish, publish_item(redacted))
+    assert (out["published"], out["document_key"]) == (True, None)
+    assert curated_keys() == {f"records/{RUN['dataset']}/service_events/e.jsonl"}
     assert ledger().counts(RUN["id"])["curated"] == 1
 
 
@@ -334,19 +383,37 @@ def test_publish_skips_an_object_quarantined_after_redaction(aws):
     redacted = redacted_profiles(aws)
     call(quarantine, {"phase": "process", "failed": redacted})
     assert call(publish, publish_item(redacted))["published"] is False
-    assert "Contents" not in aws.list_objects_v2(Bucket=BUCKETS["CURATED_BUCKET"], Prefix=RUN["prefix"])
+    assert curated_keys() == set()
 
 
 def test_a_failed_publish_is_quarantined_and_its_leftovers_removed(aws):
     redacted = redacted_profiles(aws)
     call(profile, redacted)
-    aws.put_object(Bucket=BUCKETS["CURATED_BUCKET"], Key=redacted["key"], Body=b"partial")
+    c = BUCKETS["CURATED_BUCKET"]
+    leftovers = {
+        f"records/{RUN['dataset']}/profiles/p.jsonl",
+        f"documents/{RUN['dataset']}/profiles/p.jsonl.md",
+        f"documents/{RUN['dataset']}/profiles/p.jsonl.md.metadata.json",
+    }
+    for key in leftovers:
+        aws.put_object(Bucket=c, Key=key, Body=b"partial")
+    assert curated_keys() == leftovers
     out = call(
         quarantine, {"phase": "publish", "failed": publish_item(redacted) | {"error": {"Error": "Lambda.Unknown"}}}
     )
     assert out["quarantined"] is True
-    assert "Contents" not in aws.list_objects_v2(Bucket=BUCKETS["CURATED_BUCKET"], Prefix=RUN["prefix"])
+    assert curated_keys() == set()
     assert ledger().counts(RUN["id"])["publish_quarantined"] == 1
+
+
+def test_a_document_too_large_for_the_knowledge_base_publishes_nothing(aws, monkeypatch):
+    redacted = redacted_profiles(aws)
+    call(profile, redacted)
+    monkeypatch.setattr(publish, "KNOWLEDGE_BASE_MAX_DOCUMENT_BYTES", 64)
+    with pytest.raises(publish.DocumentTooLarge):
+        call(publish, publish_item(redacted))
+    assert curated_keys() == set()  # the Catch quarantines the object; nothing half-published
+    assert "curated" not in ledger().counts(RUN["id"])
 
 
 def test_assess_and_finalize_write_the_report_and_metrics(aws, capsys):
@@ -359,6 +426,11 @@ def test_assess_and_finalize_write_the_report_and_metrics(aws, capsys):
     out = call(finalize, {"run": RUN, "assessment": profile_result, "published": True})
     summary = out["summary"]
     assert (summary["records_in"], summary["records_curated"], summary["records_quarantined"]) == (2, 1, 1)
+    assert summary["curated"] == {
+        "bucket": BUCKETS["CURATED_BUCKET"],
+        "records_prefix": f"records/{RUN['dataset']}/",
+        "documents_prefix": f"documents/{RUN['dataset']}/",
+    }
     report = json.loads(read(aws, BUCKETS["REPORTS_BUCKET"], summary["report"]["json"]))
     assert report["conservation"]["holds"] is True
     metrics = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"_aws"')]
