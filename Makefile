@@ -67,6 +67,7 @@ unit: $(DEV_STAMP)
 
 bench: $(BENCH_STAMP) $(CLI_STAMP)  ## benchmarks; results in bench/results.md
 	$(PY) -m bench.synth_bench
+	$(PY) -m bench.pipeline_bench
 	$(PY) -m bench.safety_bench
 	$(PY) -m bench.prefilter_eval
 

@@ -10,7 +10,7 @@ The stub answers from responses computed before the timed pass, so the time meas
 and botocore's request serialization, not the test oracle's. The benchmark also proves that the number of
 requests equals the number of planned chunks, and that no chunk exceeds the API's 100 KB.
 
-Usage: python -m bench.pipeline_bench [--scale N] [--out bench/results-pipeline.md]
+Usage: python -m bench.pipeline_bench [--scale N]  (writes its section of bench/results.md)
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ from pipeline.settings import PipelineSettings, parse_settings  # noqa: E402
 from pipeline.validate import count_missing  # noqa: E402
 from pipeline.validation import ObjectRejected, decode, validate_object  # noqa: E402
 
+from bench.results_file import write_section  # noqa: E402
 from stacks.config import load_usecase  # noqa: E402
 from stacks.data_config import load_data_settings  # noqa: E402
 from tools.generate_sample_data import find_pii, generate  # noqa: E402
@@ -191,11 +192,10 @@ def report(result: Result, scale: int) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Data pipeline throughput benchmark")
     parser.add_argument("--scale", type=int, default=20, help="copies of the sample data")
-    parser.add_argument("--out", type=Path, default=REPO_ROOT / "bench" / "results-pipeline.md")
     args = parser.parse_args(argv)
     result = run(args.scale)
     text = report(result, args.scale)
-    args.out.write_text(text, encoding="utf-8")
+    write_section("pipeline", text.replace("# Data pipeline benchmark", "## Data pipeline throughput", 1))
     print(text)
     ok = result.requests == result.planned_chunks and result.largest_chunk_bytes <= API_LIMIT_BYTES
     return 0 if ok and result.per_core >= TARGET_RECORDS_PER_SECOND else 1

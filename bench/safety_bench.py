@@ -7,7 +7,7 @@
 2. Concurrency: four stubbed remote checks of 50 ms each on input (toxicity, custom classifier,
    entity recognizer, ApplyGuardrail). Target: the chain takes <= 65 ms (the sum would be 200 ms).
 
-Run: `python -m bench.safety_bench [--runs 300]`. Prints a markdown table for bench/results-safety.md.
+Run: `python -m bench.safety_bench [--runs 300]`. Prints a markdown table for bench/results.md.
 """
 
 from __future__ import annotations

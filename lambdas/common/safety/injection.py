@@ -4,7 +4,7 @@ A cheap first line in front of the Bedrock guardrail's PROMPT_ATTACK filter, not
 it: it catches the common phrasings (instruction override, persona jailbreaks, prompt extraction,
 fake conversation turns, exfiltration through links and markup, encoded payloads) in a fraction of
 a millisecond, before any AWS call is paid for. Measured recall and false-positive rate on public
-corpora are in bench/results-safety.md (bench/prefilter_eval.py).
+corpora are in bench/results.md (bench/prefilter_eval.py).
 
 Scoring: each matched rule contributes its weight once; the rules' score is the noisy-OR of the weights
 (1 - prod(1 - w)), so two medium signals together outweigh one, and the score stays in [0, 1].
