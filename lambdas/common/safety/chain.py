@@ -127,19 +127,25 @@ class SafetyChain:
             return self._decide("input", "", local, started, size=_size(payload))
 
         text = validation.text
-        remote: dict[str, tuple[Cause, Check]] = {}
-        comprehend, bedrock = self.clients.comprehend, self.clients.bedrock_runtime
-        if s.toxicity.enabled:
-            remote["toxicity"] = ("toxicity", lambda: check_toxicity(text, s.toxicity, comprehend))
-        if s.toxicity.classifier_endpoint_arn:
-            remote["custom_toxicity"] = ("toxicity", lambda: check_custom_toxicity(text, s.toxicity, comprehend))
-        if s.entities.endpoint_arn:
-            remote["entities"] = ("entity", lambda: check_entities(text, s.entities, comprehend))
+        remote = self._comprehend_checks(text)
+        bedrock = self.clients.bedrock_runtime
         if s.guardrail.apply_on_input:
             remote["guardrail"] = ("guardrail", lambda: apply_guardrail(text, "INPUT", s.guardrail, bedrock))
         results = [*local, *self.run_concurrently(remote)]
         guarded = next((r.text for r in results if r.check == "guardrail" and r.text is not None), text)
         return self._decide("input", guarded, results, started, size=len(text))
+
+    def _comprehend_checks(self, text: str) -> dict[str, tuple[Cause, Check]]:
+        """The Comprehend checks that screen input and output alike, keyed by check name."""
+        s, comprehend = self.settings, self.clients.comprehend
+        checks: dict[str, tuple[Cause, Check]] = {}
+        if s.toxicity.enabled:
+            checks["toxicity"] = ("toxicity", lambda: check_toxicity(text, s.toxicity, comprehend))
+        if s.toxicity.classifier_endpoint_arn:
+            checks["custom_toxicity"] = ("toxicity", lambda: check_custom_toxicity(text, s.toxicity, comprehend))
+        if s.entities.endpoint_arn:
+            checks["entities"] = ("entity", lambda: check_entities(text, s.entities, comprehend))
+        return checks
 
     # ----------------------------------------------------------------- output
 
@@ -154,16 +160,10 @@ class SafetyChain:
         if terms.blocked:
             return self._decide("output", "", [terms], started, size=len(text))
 
-        remote: dict[str, tuple[Cause, Check]] = {}
+        remote = self._comprehend_checks(text)
         comprehend, bedrock = self.clients.comprehend, self.clients.bedrock_runtime
-        if s.toxicity.enabled:
-            remote["toxicity"] = ("toxicity", lambda: check_toxicity(text, s.toxicity, comprehend))
-        if s.toxicity.classifier_endpoint_arn:
-            remote["custom_toxicity"] = ("toxicity", lambda: check_custom_toxicity(text, s.toxicity, comprehend))
         if s.pii.enabled:
             remote["pii"] = ("pii", lambda: redact_pii(text, s.pii, comprehend))
-        if s.entities.endpoint_arn:
-            remote["entities"] = ("entity", lambda: check_entities(text, s.entities, comprehend))
         if s.guardrail.apply_on_output:
             remote["guardrail"] = (
                 "guardrail",
