@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import types
 import typing
 from pathlib import Path
 from typing import Any
@@ -27,7 +28,7 @@ def _type_name(annotation: Any) -> str:
     args = typing.get_args(annotation)
     if origin is typing.Literal:
         return " \\| ".join(f"`{a}`" for a in args)
-    if origin in (typing.Union, getattr(__import__("types"), "UnionType", None)):
+    if origin in (typing.Union, types.UnionType):
         return " \\| ".join(_type_name(a) for a in args if a is not type(None)) + " (optional)"
     if origin is typing.Annotated:
         return _type_name(args[0])
