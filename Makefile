@@ -16,8 +16,15 @@ export npm_config_audit := false
 
 CDK_ARGS ?=
 CDK_OUT ?= cdk.out
+# Narrow deploy/diff/destroy to some stacks of the selected stage(s): STACKS="Data Knowledge".
+STACKS ?=
+# Extra flags for the CLI command itself, e.g. DEPLOY_ARGS="--require-approval never".
+DEPLOY_ARGS ?=
+# `make destroy FORCE=1` skips the CLI's confirmation prompt.
+FORCE ?=
+SELECT := $(PY) -m tools.stack_selection $(CDK_OUT) --stacks "$(STACKS)" --
 
-.PHONY: help synth test lint typecheck unit bench deploy diff docs register clean
+.PHONY: help synth test lint unit bench bootstrap deploy diff destroy docs register clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -51,7 +58,6 @@ $(CLI_STAMP): package-lock.json $(APP_STAMP)
 	touch $@
 
 synth: $(APP_STAMP) $(CLI_STAMP)  ## synthesize every stack (nag-gated) and print a summary
-	rm -rf $(CDK_OUT)
 	npx cdk synth --quiet --output $(CDK_OUT) $(CDK_ARGS)
 	$(PY) -m tools.synth_summary $(CDK_OUT)
 
@@ -62,7 +68,7 @@ lint: $(DEV_STAMP)  ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-unit: $(DEV_STAMP)
+unit: $(DEV_STAMP) $(CLI_STAMP)  ## the test suite only (no lint)
 	$(PY) -m pytest
 
 bench: $(BENCH_STAMP) $(CLI_STAMP)  ## benchmarks; results in bench/results.md
@@ -71,11 +77,19 @@ bench: $(BENCH_STAMP) $(CLI_STAMP)  ## benchmarks; results in bench/results.md
 	$(PY) -m bench.safety_bench
 	$(PY) -m bench.prefilter_eval
 
-deploy: synth  ## deploy every stack of the selected stage (needs AWS credentials)
-	npx cdk deploy --all --app $(CDK_OUT) $(CDK_ARGS)
+# The stacks live inside a cdk.Stage, where the CLI's --all selects nothing: tools.stack_selection appends
+# `<prefix>-<stage>/*` (or `<prefix>-<stage>/<Part>` per STACKS) for every stage the synth just built.
+bootstrap: synth  ## cdk bootstrap the account and region of each selected stage (needs AWS credentials)
+	npx cdk bootstrap --app $(CDK_OUT) $(DEPLOY_ARGS)
 
-diff: synth
-	npx cdk diff --app $(CDK_OUT) $(CDK_ARGS)
+deploy: synth  ## deploy every stack of the selected stage(s), or STACKS="..." (needs AWS credentials)
+	$(SELECT) npx cdk deploy --app $(CDK_OUT) $(DEPLOY_ARGS)
+
+diff: synth  ## diff every stack of the selected stage(s) against the account (needs AWS credentials)
+	$(SELECT) npx cdk diff --app $(CDK_OUT) $(DEPLOY_ARGS)
+
+destroy: synth  ## destroy every stack of the selected stage(s), asks first unless FORCE=1 (needs credentials)
+	$(SELECT) npx cdk destroy --app $(CDK_OUT) $(if $(FORCE),--force) $(DEPLOY_ARGS)
 
 docs: $(DEV_STAMP)  ## regenerate the README configuration reference from the models
 	$(PY) -m tools.config_reference
@@ -83,5 +97,5 @@ docs: $(DEV_STAMP)  ## regenerate the README configuration reference from the mo
 register: $(APP_STAMP)  ## validate and list the use-case register
 	$(PY) -m tools.register
 
-clean:
+clean:  ## remove cdk.out and tool caches
 	rm -rf $(CDK_OUT) .pytest_cache .mypy_cache .ruff_cache
