@@ -1,28 +1,67 @@
 """Typed configuration: `KitConfig` from CDK context, `UseCase` from usecases/<id>/usecase.yaml.
 
 app.py is the only caller that reads context; stacks receive these models (or parts of them) as props.
-Every load error becomes a `ConfigError` naming the file, the field and the reason in one line.
+Every load error becomes a `ConfigError`: one line per problem naming the file, the field and the reason.
 """
 
 from __future__ import annotations
 
+import difflib
 import re
+import typing
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_core import ErrorDetails
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 USECASES_DIR = REPO_ROOT / "usecases"
 
+# Pydantic reports a pattern mismatch with the raw regex; people get these words instead. Patterns are
+# registered where they are declared, with `worded`, so the words cannot drift from the pattern.
+PATTERN_WORDS: dict[str, str] = {}
+
+
+def worded(pattern: str, words: str) -> str:
+    """Register the reason shown when a value does not match ``pattern``; returns the pattern."""
+    PATTERN_WORDS[pattern] = words
+    return pattern
+
+
 Stage = Literal["dev", "prod"]
+
+# The longest physical name the kit derives from the prefix is an EventBridge rule (64 characters at most):
+# "<prefix>-prod-knowledge-sync-published" leaves 64 - 30 = 34 characters for the prefix.
+MAX_PREFIX = 34
+
+# Commercial regions whose CloudFormation has all four AWS::Comprehend model and endpoint types
+# (cfn-lint's provider schemas; eu-west-1, for one, has only DocumentClassifier).
+CUSTOM_SAFETY_MODEL_REGIONS = frozenset({"us-east-1", "us-west-2", "eu-central-1", "ap-south-1"})
+
 Architecture = Literal["direct", "rag", "agent", "multi"]
 
 # Bedrock model ids ("anthropic.claude-3-haiku-20240307-v1:0") and cross-region inference
 # profile ids ("us.anthropic.claude-...") share this shape.
-_MODEL_ID = r"^(?:(?:us|eu|apac|global|jp|au|ca|us-gov)\.)?[a-z0-9-]+\.[a-z0-9.-]+(?::[0-9]+)?(?::[0-9]+k)?$"
+_MODEL_ID = worded(
+    r"^(?:(?:us|eu|apac|global|jp|au|ca|us-gov)\.)?[a-z0-9-]+\.[a-z0-9.-]+(?::[0-9]+)?(?::[0-9]+k)?$",
+    "must look like `provider.model-name-v1:0`, optionally with a profile prefix (`us.`, `eu.`, `global.`)",
+)
+_ACCOUNT = worded(r"^\d{12}$", "must be 12 digits")
+_REGION = worded(r"^[a-z]{2}(-gov)?-[a-z]+-\d$", "must look like an AWS region, e.g. `eu-west-1`")
+_EMAIL = worded(r"^[^@\s]+@[^@\s]+\.[^@\s]+$", "must be an email address")
+_ID = worded(r"^[a-z0-9][a-z0-9-]*$", "must be lowercase letters, digits and hyphens, starting with a letter or digit")
+_PROJECT = worded(
+    r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$",
+    "must be 3-20 lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen",
+)
+_PREFIX = worded(
+    r"^[a-z][a-z0-9-]*[a-z0-9]$",
+    "must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen",
+)
+_SOURCE_NAME = worded(r"^[a-z0-9_]+$", "must be lowercase letters, digits and underscores")
 
 # The three ideation templates from the journey; the key names the template in the register.
 IDEATION_TEMPLATES: dict[str, re.Pattern[str]] = {
@@ -36,11 +75,22 @@ IDEATION_TEMPLATES: dict[str, re.Pattern[str]] = {
 
 
 class ConfigError(Exception):
-    """A configuration problem a person can fix: where, which field, why."""
+    """Configuration problems a person can fix, each one line: where, which field, why.
 
-    def __init__(self, source: str, field: str, reason: str) -> None:
+    ``source``, ``field`` and ``reason`` describe the first problem; ``problems`` holds all of them, so a
+    file with three mistakes is fixed in one round, not three.
+    """
+
+    def __init__(self, source: str, field: str, reason: str, *more: tuple[str, str, str]) -> None:
         self.source, self.field, self.reason = source, field, reason
-        super().__init__(f"{source}: {field}: {reason}")
+        self.problems: list[tuple[str, str, str]] = [(source, field, reason), *more]
+        super().__init__("\n".join(f"{s}: {f}: {r}" for s, f, r in self.problems))
+
+    @classmethod
+    def of(cls, problems: list[tuple[str, str, str]]) -> ConfigError:
+        """One error holding every (source, field, reason) problem; there must be at least one."""
+        (source, field, reason), *more = problems
+        return cls(source, field, reason, *more)
 
 
 class StrictModel(BaseModel):
@@ -78,10 +128,8 @@ class Features(StrictModel):
 class Environment(StrictModel):
     """Where one stage deploys. Leave both empty for an environment-agnostic synth."""
 
-    account: Annotated[str, Field(pattern=r"^\d{12}$")] | None = Field(None, description="12-digit AWS account id.")
-    region: Annotated[str, Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-\d$")] | None = Field(
-        None, description="AWS region, e.g. eu-west-1."
-    )
+    account: Annotated[str, Field(pattern=_ACCOUNT)] | None = Field(None, description="12-digit AWS account id.")
+    region: Annotated[str, Field(pattern=_REGION)] | None = Field(None, description="AWS region, e.g. eu-west-1.")
 
 
 def _dev_only() -> dict[Stage, Environment]:
@@ -93,31 +141,62 @@ class KitConfig(StrictModel):
 
     project: str = Field(
         "journey",
-        pattern=r"^[a-z][a-z0-9-]{1,18}[a-z0-9]$",
-        description="Prefix of every stack name: <project>-<stage>-<Part>.",
+        pattern=_PROJECT,
+        description="The kit's name: the `project` tag and the start of the default name prefix <project>-<usecase>.",
     )
     stage: Literal["dev", "prod", "all"] = Field(
         "dev", description="Stage to synthesize: dev, prod, or all configured."
     )
-    usecase: str = Field(
-        "customer-retention", pattern=r"^[a-z0-9][a-z0-9-]*$", description="Folder under usecases/ to deploy."
-    )
+    usecase: str = Field("customer-retention", pattern=_ID, description="Folder under usecases/ to deploy.")
     alarm_email: str | None = Field(
         None,
-        pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$",
+        pattern=_EMAIL,
         description="Optional address subscribed to the alarm topic.",
     )
     environments: dict[Stage, Environment] = Field(
         default_factory=_dev_only,
         description="Stages that exist, each with an optional account and region.",
     )
+    prefix: str | None = Field(
+        None,
+        pattern=_PREFIX,
+        max_length=MAX_PREFIX,
+        description="Prefix of every stack and physical name: <prefix>-<stage>-<Part>. Defaults to "
+        "<project>-<usecase>, so several use cases deploy side by side in one account; set it when that is "
+        f"longer than {MAX_PREFIX} characters.",
+    )
     features: Features = Field(default_factory=Features, description="Optional stacks on or off.")
 
-    @model_validator(mode="after")
-    def _stage_is_configured(self) -> KitConfig:
+    @property
+    def name_prefix(self) -> str:
+        """What stack and physical names start with (before the stage)."""
+        return self.prefix or f"{self.project}-{self.usecase}"
+
+    def cross_field_problems(self) -> list[tuple[str, str]]:
+        """(field, reason) for settings that are each valid but do not fit together."""
+        problems = []
         if self.stage != "all" and self.stage not in self.environments:
-            raise ValueError(f"stage '{self.stage}' has no entry under 'environments'")
-        return self
+            problems.append(("stage", f"'{self.stage}' has no entry under 'environments'"))
+        if self.prefix is None and len(self.name_prefix) > MAX_PREFIX:
+            problems.append(
+                (
+                    "prefix",
+                    f"the default '{self.name_prefix}' (<project>-<usecase>) is {len(self.name_prefix)} characters, "
+                    f"over {MAX_PREFIX}: set a shorter one with -c prefix=...",
+                )
+            )
+        supported = ", ".join(sorted(CUSTOM_SAFETY_MODEL_REGIONS))
+        for stage, environment in sorted(self.environments.items()):
+            region = environment.region
+            if self.features.custom_safety_models and region and region not in CUSTOM_SAFETY_MODEL_REGIONS:
+                problems.append(
+                    (
+                        f"environments.{stage}.region",
+                        f"{region} has no CloudFormation resources for Comprehend custom model endpoints, which "
+                        f"features.custom_safety_models needs; use one of {supported}",
+                    )
+                )
+        return problems
 
     def selected_stages(self) -> list[Stage]:
         """The stages to build: the one asked for, or every configured one for `stage=all`."""
@@ -144,9 +223,13 @@ def kit_config_from_context(context: Mapping[str, Any], source: str = "cdk.json 
             node = node[part]
         node[leaf] = value
     try:
-        return KitConfig.model_validate(data)
+        config = KitConfig.model_validate(data)
     except ValidationError as exc:
-        raise validation_error(source, exc) from None
+        raise validation_error(source, exc, model=KitConfig) from None
+    problems = config.cross_field_problems()
+    if problems:
+        raise ConfigError.of([(source, field, reason) for field, reason in problems])
+    return config
 
 
 # --------------------------------------------------------------------------------------------
@@ -177,7 +260,7 @@ class Ideation(StrictModel):
 
 
 class DataSource(StrictModel):
-    name: str = Field(pattern=r"^[a-z0-9_]+$", description="Source id; also its prefix in the raw bucket.")
+    name: str = Field(pattern=_SOURCE_NAME, description="Source id; also its prefix in the raw bucket.")
     description: str = Field(min_length=10, description="What one record is.")
     format: Literal["jsonl", "csv", "text"] = Field(description="File format of the source.")
     contains_pii: bool = Field(description="Whether records carry PII that must be redacted.")
@@ -189,9 +272,15 @@ class DataDescription(StrictModel):
 
 
 class Models(StrictModel):
-    text: str = Field(pattern=_MODEL_ID, description="Bedrock model or inference-profile id for generation.")
+    text: str = Field(
+        pattern=_MODEL_ID,
+        description="Bedrock model or inference-profile id for generation; checked against stacks/models.yaml "
+        "(kind, pinned regions, lifecycle) at synth.",
+    )
     embedding: str = Field("amazon.titan-embed-text-v2:0", pattern=_MODEL_ID, description="Bedrock embedding model id.")
-    embedding_dimensions: Literal[256, 512, 1024] = Field(1024, description="Vector size (Titan v2 sizes).")
+    embedding_dimensions: int = Field(
+        1024, gt=0, description="Vector size; the sizes each embedding model makes are in stacks/models.yaml."
+    )
 
 
 class EvaluationThresholds(StrictModel):
@@ -211,7 +300,7 @@ class SuccessMetric(StrictModel):
 class UseCase(StrictModel):
     """One idea on the register and what it needs from every later stage."""
 
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", description="Equals the folder name under usecases/.")
+    id: str = Field(pattern=_ID, description="Equals the folder name under usecases/.")
     title: str = Field(min_length=3, description="Short name used in stack descriptions and dashboards.")
     owner: str = Field(min_length=2, description="Team accountable for the use case.")
     ideation: Ideation = Field(description="The idea in one of the seed templates.")
@@ -233,7 +322,7 @@ def load_usecase(usecase_id: str, root: Path = USECASES_DIR) -> UseCase:
     try:
         usecase = UseCase.model_validate(raw)
     except ValidationError as exc:
-        raise validation_error(source, exc) from None
+        raise validation_error(source, exc, model=UseCase) from None
     if usecase.id != usecase_id:
         raise ConfigError(source, "id", f"'{usecase.id}' must equal its folder name '{usecase_id}'")
     return usecase
@@ -255,29 +344,80 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     return raw
 
 
-def validation_error(source: str, exc: ValidationError, *, union_tags: frozenset[str] = frozenset()) -> ConfigError:
-    """The first pydantic error as one `ConfigError(source, dotted.field, reason)` line.
+def validation_error(
+    source: str,
+    exc: ValidationError,
+    *,
+    union_tags: frozenset[str] = frozenset(),
+    model: type[BaseModel] | None = None,
+) -> ConfigError:
+    """Every pydantic error of one file as a `ConfigError` line ``source: dotted.field: reason``.
 
     ``union_tags`` are the discriminator values pydantic inserts into the location of a tagged-union
     member (e.g. a chunking strategy); they are not fields a person wrote, so they are left out.
+    ``model`` (the validated class) lets an unknown key name the field it was probably meant to be.
     """
-    errors = exc.errors()
-    first = errors[0]
-    loc = [str(p) for p in first["loc"] if p not in union_tags]
+    return ConfigError.of([_problem(source, error, union_tags, model) for error in exc.errors()])
+
+
+def _problem(
+    source: str, error: ErrorDetails, union_tags: frozenset[str], model: type[BaseModel] | None
+) -> tuple[str, str, str]:
+    loc = [str(p) for p in error["loc"] if p not in union_tags]
     is_key = bool(loc) and loc[-1] == "[key]"  # a mapping key outside its allowed set
     field = ".".join(loc[:-1] if is_key else loc) or "(root)"
-    reason = str(first["msg"]).removeprefix("Value error, ")
+    reason = _reason(error)
     if is_key:
         reason = f"not an allowed key: {reason}"
-    if first["type"] == "extra_forbidden":
-        reason = "unknown field"
-    more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-    return ConfigError(source, field, reason + more)
+    if error["type"] == "extra_forbidden":
+        known = _fields_at(model, [p for p in error["loc"] if p not in union_tags][:-1]) if model else []
+        close = difflib.get_close_matches(loc[-1], known, n=1, cutoff=0.6)
+        reason = f"unknown field; did you mean '{close[0]}'?" if close else "unknown field"
+        if not close and known:
+            reason += f" (known: {', '.join(known)})"
+    return source, field, reason
 
 
-def display_path(path: Path, root: Path = USECASES_DIR) -> str:
-    """``path`` relative to the folder that holds ``root`` (the repository for usecases/)."""
+def _reason(error: ErrorDetails) -> str:
+    """Pydantic's message in the kit's words: patterns by what they mean, "must be" for "Input should be"."""
+    if error["type"] == "missing":
+        return "required, but missing"
+    if error["type"] == "string_pattern_mismatch":
+        pattern = str((error.get("ctx") or {}).get("pattern", ""))
+        return PATTERN_WORDS.get(pattern, f"does not have the expected form ({pattern})")
+    reason = str(error["msg"]).removeprefix("Value error, ")
+    return reason.replace("Input should be", "must be", 1).replace("input should be", "must be", 1)
+
+
+def _fields_at(model: type[BaseModel], loc: list[int | str]) -> list[str]:
+    """The field names of the model found at ``loc`` inside ``model`` (list items and dict values stepped into)."""
+    annotation: Any = model
+    for part in loc:
+        annotation = _without_none(annotation)
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            field = annotation.model_fields.get(str(part))
+            if field is None:
+                return []
+            annotation = field.annotation
+        elif typing.get_origin(annotation) in (list, dict):
+            annotation = typing.get_args(annotation)[-1]
+        else:
+            return []
+    annotation = _without_none(annotation)
+    return sorted(annotation.model_fields) if isinstance(annotation, type) and issubclass(annotation, BaseModel) else []
+
+
+def _without_none(annotation: Any) -> Any:
+    members = [a for a in typing.get_args(annotation) if a is not type(None)]
+    is_optional = type(None) in typing.get_args(annotation) and len(members) == 1
+    return members[0] if is_optional else annotation
+
+
+def display_path(path: Path, root: Path | None = None) -> str:
+    """A use-case file as people name it: relative to the folder that holds ``root`` (the repository for
+    usecases/); ``root`` defaults to the folder of use cases the file sits in (``<root>/<id>/<file>``)."""
+    folder = root if root is not None else path.resolve().parent.parent
     try:
-        return str(path.resolve().relative_to(root.resolve().parent))
+        return str(path.resolve().relative_to(folder.resolve().parent))
     except ValueError:
         return str(path)

@@ -73,7 +73,7 @@ class DataProps:
     access_logs: s3.IBucket
     alarm_topic: AlarmTopic
     stage: StagePolicy
-    name_prefix: str  # "<project>-<stage>"
+    name_prefix: str  # "<prefix>-<stage>", e.g. "journey-customer-retention-dev"
     usecase_id: str
     settings: DataSettings
 
@@ -136,6 +136,22 @@ class DataStack(cdk.Stack):
         self.state_machine = self._state_machine()
         self._trigger()
         self._alarms()
+        self._outputs()
+
+    def _outputs(self) -> None:
+        """What docs/data.md's commands read with `aws cloudformation describe-stacks`."""
+        for output_id, value, description in (
+            (
+                "RawBucketName",
+                self.raw.bucket_name,
+                "Upload datasets/<dataset>/... here, then datasets/<dataset>/_READY",
+            ),
+            ("CuratedBucketName", self.curated.bucket_name, "Published records/ and knowledge-base documents/"),
+            ("QuarantineBucketName", self.quarantine.bucket_name, "Objects a run could not process, with reasons"),
+            ("ReportsBucketName", self.reports.bucket_name, "Run reports: reports/<dataset>/<run>/report.md|json"),
+            ("PipelineStateMachineArn", self.state_machine.state_machine_arn, "One execution per dataset run"),
+        ):
+            cdk.CfnOutput(self, output_id, value=value, description=description)
 
     # ---------------------------------------------------------------------------------------------
     # Stores
@@ -506,8 +522,12 @@ class DataStack(cdk.Stack):
         distributed = machine.node.find_child("DistributedMapPolicy").node.default_child
         assert distributed is not None
         acknowledge_role_policy(distributed)
+        # Built the way CDK builds the DistributedMapPolicy resources (Stack.format_arn), so the finding id
+        # holds for environment-agnostic and pinned stacks alike (a pinned region renders as a literal).
         name = cdk.Fn.select(6, cdk.Fn.split(":", machine.state_machine_arn))
-        executions = f"arn:{cdk.Aws.PARTITION}:states:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:execution:{name}"
+        executions = self.format_arn(
+            service="states", resource="execution", resource_name=name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+        )
         for resource in (f"{executions}:*", f"{executions}/*:*"):
             acknowledge(
                 distributed,

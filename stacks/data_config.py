@@ -268,7 +268,7 @@ def load_data_settings(usecase: UseCase, root: Path = USECASES_DIR) -> DataSetti
     try:
         settings = DataSettings.model_validate(raw)
     except ValidationError as exc:
-        raise validation_error(source, exc) from None
+        raise validation_error(source, exc, model=DataSettings) from None
     declared = {s.name: s.format for s in usecase.data.sources}
     configured = {name: spec.format for name, spec in settings.sources.items()}
     for name, fmt in declared.items():

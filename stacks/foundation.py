@@ -16,7 +16,7 @@ from stacks.common.stage_policy import StagePolicy
 
 @dataclass(frozen=True)
 class FoundationProps:
-    name_prefix: str  # "<project>-<stage>"
+    name_prefix: str  # "<prefix>-<stage>", e.g. "journey-customer-retention-dev"
     stage: StagePolicy
     alarm_email: str | None = None
 
@@ -47,3 +47,9 @@ class FoundationStack(cdk.Stack):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.alarm_topic.notify(failed)
+        cdk.CfnOutput(
+            self,
+            "AlarmTopicArn",
+            value=self.alarm_topic.topic_arn,
+            description="SNS topic every alarm of this stage notifies (ALARM and OK)",
+        )

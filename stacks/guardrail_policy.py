@@ -19,7 +19,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from stacks.config import USECASES_DIR, ConfigError, StrictModel, display_path, read_yaml_mapping, validation_error
+from stacks.config import (
+    USECASES_DIR,
+    ConfigError,
+    StrictModel,
+    display_path,
+    read_yaml_mapping,
+    validation_error,
+    worded,
+)
 
 Strength = Literal["NONE", "LOW", "MEDIUM", "HIGH"]
 PiiAction = Literal["BLOCK", "ANONYMIZE"]
@@ -66,7 +74,9 @@ MAX_BLOCKED_MESSAGE = 500  # GuardrailBlockedMessaging
 MAX_DESCRIPTION = 200  # CreateGuardrailRequest.description
 MAX_TOPICS = 30  # GuardrailTopicsConfig
 MAX_TOPIC_NAME = 100  # GuardrailTopicName
-TOPIC_NAME_PATTERN = r"^[0-9a-zA-Z\-_ !?.]+$"  # GuardrailTopicName
+TOPIC_NAME_PATTERN = worded(  # GuardrailTopicName
+    r"^[0-9a-zA-Z\-_ !?.]+$", "must be letters, digits, spaces and - _ ! ? . only"
+)
 MAX_TOPIC_DEFINITION = 200  # GuardrailTopicDefinition
 MAX_TOPIC_EXAMPLES = 5  # GuardrailTopicExamples
 MAX_TOPIC_EXAMPLE = 100  # GuardrailTopicExample
@@ -156,7 +166,7 @@ class WordFilters(StrictModel):
 
 
 class PiiRule(StrictModel):
-    """BLOCK or ANONYMIZE, set explicitly for both directions (no defaults: see DESIGN.md)."""
+    """BLOCK or ANONYMIZE, set explicitly for both directions (no defaults: see docs/security.md)."""
 
     input: PiiAction
     output: PiiAction
@@ -246,4 +256,4 @@ def parse_guardrail_policy(raw: dict[str, Any] | None, *, source: str) -> Guardr
     try:
         return GuardrailPolicy.model_validate(raw)
     except ValidationError as exc:
-        raise validation_error(source, exc) from None
+        raise validation_error(source, exc, model=GuardrailPolicy) from None

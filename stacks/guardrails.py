@@ -6,10 +6,13 @@
 - `AWS::Bedrock::GuardrailVersion` whose logical id and description carry the policy fingerprint,
   so a new version is published when, and only when, the policy changes. Prod retains superseded
   versions (audit, rollback); dev deletes them.
-- With ``custom_models`` (off by default: endpoints bill per second while they exist), a training
-  bucket, a Comprehend document classifier for toxicity and a custom entity recognizer, each trained
-  from the labelled data under ``safety/`` in that bucket and served by a real-time endpoint that the
-  safety library then calls. Upload the data first: training runs when the stack deploys.
+- With ``custom_models`` (off by default: endpoints bill per second while they exist), in two steps,
+  because training reads its data from a bucket this stack creates. First the training-data bucket alone
+  (output ``TrainingDataBucketName``); once the labelled data is under ``safety/`` there and the stage is
+  listed in safety.yaml's ``custom_models.train``, a Comprehend document classifier for toxicity and a
+  custom entity recognizer, trained at deploy time and each served by a real-time endpoint that the
+  safety library then calls. A model's version name is a digest of its training input, so pointing
+  safety.yaml at new data trains a new version and moves the endpoint to it.
 
 Grants name their actions: `grant_apply` (bedrock:ApplyGuardrail on this guardrail) and
 `grant_safety_checks` (the Comprehend calls the safety library makes).
@@ -17,6 +20,7 @@ Grants name their actions: `grant_apply` (bedrock:ApplyGuardrail on this guardra
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -32,6 +36,7 @@ from stacks.common.buckets import SecureBucket
 from stacks.common.kms_key import KitKey
 from stacks.common.nag import acknowledge, acknowledge_all, each_pack
 from stacks.common.stage_policy import StagePolicy
+from stacks.config import CUSTOM_SAFETY_MODEL_REGIONS
 from stacks.guardrail_policy import HARM_CATEGORIES, GuardrailPolicy
 from stacks.safety_config import SafetyConfig
 
@@ -39,9 +44,6 @@ from stacks.safety_config import SafetyConfig
 # (listed with reasons in tests/policy/resource_star_allowlist.yaml).
 COMPREHEND_STAR_ACTIONS = ["comprehend:DetectPiiEntities", "comprehend:DetectToxicContent"]
 TRAINING_PREFIX = "safety/"
-# Commercial regions whose CloudFormation has all four AWS::Comprehend model and endpoint types
-# (cfn-lint's provider schemas; eu-west-1, for one, has only DocumentClassifier).
-CUSTOM_MODEL_REGIONS = frozenset({"us-east-1", "us-west-2", "eu-central-1", "ap-south-1"})
 
 
 @dataclass(frozen=True)
@@ -50,19 +52,21 @@ class GuardrailsProps:
     stage: StagePolicy
     usecase_id: str
     policy: GuardrailPolicy
-    name_prefix: str  # "<project>-<stage>"
+    name_prefix: str  # "<prefix>-<stage>": the stage's prefix already names project and use case
     safety: SafetyConfig = field(default_factory=SafetyConfig)
-    custom_models: bool = False
+    custom_models: bool = False  # features.custom_safety_models; safety.custom_models.train says which stages train
     access_logs: s3.IBucket | None = None  # required with custom_models (for the training-data bucket)
 
 
 class GuardrailsStack(cdk.Stack):
-    """Exposes ``guardrail_id``, ``guardrail_arn``, ``guardrail_version`` and the custom endpoint ARNs."""
+    """Exposes ``guardrail_id``, ``guardrail_arn``, ``guardrail_version``; with custom models ``training_data``
+    and, once trained, the endpoint ARNs. Outputs: GuardrailId, GuardrailVersion, TrainingDataBucketName,
+    ToxicityClassifierEndpointArn, EntityRecognizerEndpointArn (the last three only with custom models)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: GuardrailsProps, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self._props = props
-        name = _resource_name(f"{props.name_prefix}-{props.usecase_id}", 50)
+        name = _resource_name(props.name_prefix, 50)  # the prefix already names the use case
         self.policy_fingerprint = props.policy.fingerprint()
 
         self.guardrail = bedrock.CfnGuardrail(
@@ -86,11 +90,22 @@ class GuardrailsStack(cdk.Stack):
 
         self.classifier_endpoint_arn: str | None = None
         self.recognizer_endpoint_arn: str | None = None
+        self.training_data: SecureBucket | None = None
         if props.custom_models:
             self._add_custom_models(name)
 
-        cdk.CfnOutput(self, "GuardrailId", value=self.guardrail.attr_guardrail_id)
-        cdk.CfnOutput(self, "GuardrailVersion", value=self.version.attr_version)
+        cdk.CfnOutput(
+            self,
+            "GuardrailId",
+            value=self.guardrail.attr_guardrail_id,
+            description="Guardrail id (apply-guardrail --guardrail-identifier)",
+        )
+        cdk.CfnOutput(
+            self,
+            "GuardrailVersion",
+            value=self.version.attr_version,
+            description="Version published for the current guardrail.yaml (apply-guardrail --guardrail-version)",
+        )
 
     # --------------------------------------------------------------- exposed
 
@@ -146,10 +161,12 @@ class GuardrailsStack(cdk.Stack):
         models = props.safety.custom_models
         if props.access_logs is None:
             raise ValueError("custom_models needs access_logs for its training-data bucket")
-        if not cdk.Token.is_unresolved(self.region) and self.region not in CUSTOM_MODEL_REGIONS:
+        # A pinned region without the Comprehend endpoint resources is a config error (KitConfig); a
+        # construct used outside the kit's app still fails here rather than at deploy.
+        if not cdk.Token.is_unresolved(self.region) and self.region not in CUSTOM_SAFETY_MODEL_REGIONS:
             raise ValueError(
                 f"custom_models: CloudFormation in {self.region} lacks the Comprehend endpoint resources; "
-                f"use one of {', '.join(sorted(CUSTOM_MODEL_REGIONS))}"
+                f"use one of {', '.join(sorted(CUSTOM_SAFETY_MODEL_REGIONS))}"
             )
         if models.toxicity_classifier is None and models.entity_recognizer is None:
             raise ValueError("custom_models is on but safety.yaml defines no custom_models to train")
@@ -157,6 +174,14 @@ class GuardrailsStack(cdk.Stack):
             self, "TrainingData", key=props.key, access_logs=props.access_logs, stage=props.stage
         )
         bucket = self.training_data
+        cdk.CfnOutput(
+            self,
+            "TrainingDataBucketName",
+            value=bucket.bucket_name,
+            description=f"Training data of the custom safety models, under {TRAINING_PREFIX}",
+        )
+        if props.stage.stage not in models.train:
+            return  # step 1: the bucket only; the models need its data at create time (docs/security.md)
         role = iam.Role(
             self,
             "ComprehendDataAccess",
@@ -201,6 +226,7 @@ class GuardrailsStack(cdk.Stack):
                 self,
                 "ToxicityClassifier",
                 document_classifier_name=_resource_name(f"{name}-toxicity", 63),
+                version_name=_version_name(spec.training_csv),
                 data_access_role_arn=role.role_arn,
                 language_code="en",
                 mode="MULTI_CLASS",
@@ -220,6 +246,12 @@ class GuardrailsStack(cdk.Stack):
                 desired_inference_units=spec.inference_units,
             )
             self.classifier_endpoint_arn = endpoint.attr_arn
+            cdk.CfnOutput(
+                self,
+                "ToxicityClassifierEndpointArn",
+                value=endpoint.attr_arn,
+                description="Comprehend endpoint of the custom toxicity classifier (classify-document --endpoint-arn)",
+            )
 
         if models.entity_recognizer is not None:
             spec_er = models.entity_recognizer
@@ -227,6 +259,7 @@ class GuardrailsStack(cdk.Stack):
                 self,
                 "EntityRecognizer",
                 recognizer_name=_resource_name(f"{name}-entities", 63),
+                version_name=_version_name(spec_er.documents, spec_er.entity_list, *spec_er.entity_types),
                 data_access_role_arn=role.role_arn,
                 language_code="en",
                 input_data_config=comprehend.CfnEntityRecognizer.EntityRecognizerInputDataConfigProperty(
@@ -260,6 +293,12 @@ class GuardrailsStack(cdk.Stack):
                 "cfn-lint's us-east-1 schema has it) that CDK's bundled validation schema does not list yet.",
             )
             self.recognizer_endpoint_arn = er_endpoint.attr_arn
+            cdk.CfnOutput(
+                self,
+                "EntityRecognizerEndpointArn",
+                value=er_endpoint.attr_arn,
+                description="Comprehend endpoint of the custom entity recognizer (detect-entities --endpoint-arn)",
+            )
 
 
 def render_policy(policy: GuardrailPolicy) -> dict[str, object]:
@@ -369,6 +408,12 @@ def render_policy(policy: GuardrailPolicy) -> dict[str, object]:
             ]
         )
     return rendered
+
+
+def _version_name(*training_input: str) -> str:
+    """A Comprehend model version named after what it is trained on: new input, new version (the model's
+    name stays, so CloudFormation can create the replacement before it deletes the old one)."""
+    return "v" + hashlib.sha256("\n".join(training_input).encode()).hexdigest()[:16]
 
 
 def _resource_name(value: str, limit: int) -> str:

@@ -53,7 +53,7 @@ MAX_RECEIVE_COUNT = 3
 
 @dataclass(frozen=True)
 class KnowledgeProps:
-    name_prefix: str  # "<project>-<stage>"
+    name_prefix: str  # "<prefix>-<stage>", e.g. "journey-customer-retention-dev"
     stage: StagePolicy
     key: KitKey
     alarm_topic: AlarmTopic
@@ -101,6 +101,18 @@ class KnowledgeStack(cdk.Stack):
         self._build_sync(props)
         self._build_alarms(props)
         self._acknowledge()
+        cdk.CfnOutput(
+            self,
+            "KnowledgeBaseId",
+            value=self.knowledge_base.knowledge_base_id,
+            description="Knowledge base id (bedrock-agent-runtime retrieve --knowledge-base-id)",
+        )
+        cdk.CfnOutput(
+            self,
+            "DataSourceId",
+            value=self.data_source.data_source_id,
+            description="Data source over the curated documents/ prefix (bedrock-agent start-ingestion-job)",
+        )
 
     # ------------------------------------------------------------------ sync
 

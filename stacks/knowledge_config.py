@@ -117,4 +117,6 @@ def load_knowledge_settings(usecase_id: str, root: Path = USECASES_DIR) -> Knowl
     try:
         return KnowledgeSettings.model_validate(raw)
     except ValidationError as exc:
-        raise validation_error(display_path(path, root), exc, union_tags=CHUNKING_TAGS) from None
+        raise validation_error(
+            display_path(path, root), exc, union_tags=CHUNKING_TAGS, model=KnowledgeSettings
+        ) from None

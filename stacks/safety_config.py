@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from stacks.comprehend_types import PiiEntityType
-from stacks.config import USECASES_DIR, StrictModel, display_path, read_yaml_mapping, validation_error
+from stacks.config import USECASES_DIR, Stage, StrictModel, display_path, read_yaml_mapping, validation_error, worded
 
 ToxicityLabel = Literal[
     "GRAPHIC", "HARASSMENT_OR_ABUSE", "HATE_SPEECH", "INSULT", "PROFANITY", "SEXUAL", "VIOLENCE_OR_THREAT", "TOXICITY"
@@ -30,7 +30,7 @@ def _default_thresholds() -> dict[ToxicityLabel, float]:
 
 
 _ENTITY_TYPE = r"^[A-Z][A-Z0-9_]{0,63}$"  # Comprehend custom entity type names: upper case by convention
-_S3_KEY = r"^[A-Za-z0-9!_.*'()/-]{1,1024}$"
+_S3_KEY = worded(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$", "must be an S3 key of 1-1024 letters, digits and ! _ . * ' ( ) / -")
 
 
 class Limits(StrictModel):
@@ -105,8 +105,27 @@ class EntityRecognizerTraining(StrictModel):
 
 
 class CustomModels(StrictModel):
+    """Only read with `features.custom_safety_models` on. Training needs its data in the stack's own bucket, so
+    it is a second step: a stage not in `train` gets the training-data bucket only (docs/security.md)."""
+
+    train: list[Stage] = Field(
+        default_factory=list,
+        description="Stages whose training-data bucket already holds the files below: only these train the models "
+        "and run their endpoints; the others get the bucket alone.",
+    )
     toxicity_classifier: ToxicityClassifierTraining | None = None
     entity_recognizer: EntityRecognizerTraining | None = None
+
+    @field_validator("train")
+    @classmethod
+    def _stages(cls, value: list[Stage]) -> list[Stage]:
+        return sorted(set(value))
+
+    @model_validator(mode="after")
+    def _something_to_train(self) -> CustomModels:
+        if self.train and self.toxicity_classifier is None and self.entity_recognizer is None:
+            raise ValueError("train names stages but neither toxicity_classifier nor entity_recognizer is defined")
+        return self
 
 
 class SafetyConfig(StrictModel):
@@ -173,4 +192,4 @@ def load_safety_config(usecase_id: str, root: Path = USECASES_DIR) -> SafetyConf
     try:
         return SafetyConfig.model_validate(read_yaml_mapping(path))
     except ValidationError as exc:
-        raise validation_error(source, exc) from None
+        raise validation_error(source, exc, model=SafetyConfig) from None

@@ -15,13 +15,15 @@ from stacks.usecase_files import UseCaseFiles
 
 
 class JourneyStage(cdk.Stage):
-    """Stacks are named `<project>-<stage>-<Part>`; every resource carries project, stage and usecase tags."""
+    """Stacks are named `<prefix>-<stage>-<Part>` (prefix defaults to `<project>-<usecase>`), and the stage's
+    construct id is `<prefix>-<stage>`, so the CLI selects its stacks with `<prefix>-<stage>/*`. Every
+    resource carries the project, stage and usecase tags."""
 
     def __init__(
         self, scope: Construct, *, config: KitConfig, files: UseCaseFiles, stage: Stage, environment: Environment
     ) -> None:
         usecase = files.usecase
-        name_prefix = f"{config.project}-{stage}"
+        name_prefix = f"{config.name_prefix}-{stage}"  # <project>-<usecase>-<stage> unless `prefix` is set
         super().__init__(
             scope, name_prefix, env=cdk.Environment(account=environment.account, region=environment.region)
         )

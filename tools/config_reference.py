@@ -17,7 +17,7 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from stacks.config import KitConfig, UseCase
+from stacks.config import PATTERN_WORDS, KitConfig, UseCase
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
@@ -56,7 +56,9 @@ def _constraints(field: FieldInfo) -> str:
     for meta in field.metadata:
         for name in ("pattern", "ge", "gt", "le", "lt", "min_length", "max_length"):
             value = getattr(meta, name, None)
-            if value is not None:
+            if name == "pattern" and value is not None:
+                parts.append(PATTERN_WORDS.get(value, f"pattern={value}"))  # the words errors use too
+            elif value is not None:
                 parts.append(f"{name}={value}")
     return f" ({', '.join(parts)})".replace("|", "\\|") if parts else ""
 
