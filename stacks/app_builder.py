@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 
 from stacks.common.nag import add_nag_packs
-from stacks.config import KitConfig, kit_config_from_context
+from stacks.config import USECASES_DIR, ConfigError, KitConfig, display_path, kit_config_from_context
+from stacks.model_catalogue import check_models, load_catalogue
 from stacks.stage import JourneyStage
-from stacks.usecase_files import load_usecase_files
+from stacks.usecase_files import UseCaseFiles, load_usecase_files
 
 CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
@@ -31,10 +33,28 @@ def read_context(app: cdk.App) -> dict[str, Any]:
     return dict(app.node.get_all_context())
 
 
+def validate_usecase(config: KitConfig, root: Path = USECASES_DIR) -> tuple[UseCaseFiles, list[str]]:
+    """Every file of the configured use case, checked exactly as synth checks it (also `make register`).
+
+    Returns the files and one warning line per doubt (an unknown or legacy model); raises `ConfigError`
+    with every problem that would fail the deployment, such as a model not offered in a pinned region.
+    """
+    files = load_usecase_files(config.usecase, root)
+    models = files.usecase.models
+    regions = sorted({r for s in config.selected_stages() if (r := config.environments[s].region) is not None})
+    check = check_models(models.text, models.embedding, models.embedding_dimensions, regions, load_catalogue())
+    source = display_path(root / config.usecase / "usecase.yaml", root)
+    if check.errors:
+        raise ConfigError.of([(source, field, reason) for field, reason in check.errors])
+    return files, [f"{source}: {field}: {reason}" for field, reason in check.warnings]
+
+
 def build_app(app: cdk.App) -> list[JourneyStage]:
     """Validate all config first, so a bad file synthesizes nothing; then build and nag-gate."""
     config: KitConfig = kit_config_from_context(read_context(app))
-    files = load_usecase_files(config.usecase)
+    files, warnings = validate_usecase(config)
+    for warning in warnings:
+        print(f"config warning: {warning}", file=sys.stderr)
     stages = [
         JourneyStage(app, config=config, files=files, stage=stage, environment=config.environments[stage])
         for stage in config.selected_stages()
