@@ -1,7 +1,9 @@
 """Summary of a synthesized cloud assembly: stack, resource count, nag findings.
 
 `make synth` prints it after `cdk synth`; it exits non-zero if any nag pack reported a finding
-that was not acknowledged (synth itself already fails then; this guards a stale cdk.out).
+that was not acknowledged (synth itself already fails then; this guards a stale cdk.out). A folder
+that is not a nag-gated cloud assembly exits 2 with the reason: a missing or empty cdk.out, or one
+synthesized without the packs, must never read as "0 nag findings".
 """
 
 from __future__ import annotations
@@ -10,53 +12,101 @@ import argparse
 import json
 import sys
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "Serverless")
+from stacks.synth_gate import NAG_PACKS, REPORT_FILE, report_findings
+
+RUN_SYNTH = "run `make synth` first"
 
 
-def _stacks(cdk_out: Path) -> list[tuple[str, dict[str, Any]]]:
-    """(stack name, template) for every stack, including those nested in stages."""
-    found = []
+class AssemblyError(Exception):
+    """The folder holds no (gated) synth; the message says why in one line."""
+
+
+@dataclass(frozen=True)
+class StackArtifact:
+    name: str  # the CloudFormation stack name
+    path: str  # its construct path ("journey-dev/Data"), which validation reports name
+    template: Path
+
+
+def stack_artifacts(cdk_out: Path) -> list[StackArtifact]:
+    """Every stack of the assembly, including those nested in stages.
+
+    Raises `AssemblyError` unless ``cdk_out`` is a cloud assembly with at least one stack, so a
+    tool reading it never passes on an absent or empty folder.
+    """
+    if not cdk_out.exists():
+        raise AssemblyError(f"{cdk_out}: no such folder — {RUN_SYNTH}")
+    if not cdk_out.is_dir():
+        raise AssemblyError(f"{cdk_out}: not a folder — {RUN_SYNTH}")
+    if not any(cdk_out.iterdir()):
+        raise AssemblyError(f"{cdk_out}: empty folder — {RUN_SYNTH}")
+    if not (cdk_out / "manifest.json").is_file():
+        raise AssemblyError(f"{cdk_out}: no manifest.json, so not a cloud assembly — {RUN_SYNTH}")
+    found: list[StackArtifact] = []
     for manifest_path in sorted(cdk_out.rglob("manifest.json")):
         manifest = json.loads(manifest_path.read_text())
         for artifact in manifest.get("artifacts", {}).values():
             if artifact.get("type") == "aws:cloudformation:stack":
                 props = artifact["properties"]
-                template = json.loads((manifest_path.parent / props["templateFile"]).read_text())
-                found.append((props.get("stackName", props["templateFile"]), template))
+                template = manifest_path.parent / props["templateFile"]
+                if not template.is_file():
+                    raise AssemblyError(f"{template}: named in {manifest_path} but missing — {RUN_SYNTH}")
+                name = props.get("stackName", props["templateFile"])
+                found.append(StackArtifact(name, artifact.get("displayName", name), template))
+    if not found:
+        raise AssemblyError(f"{cdk_out}: the cloud assembly holds no stacks — {RUN_SYNTH}")
     return found
 
 
+def _stacks(cdk_out: Path) -> list[tuple[StackArtifact, dict[str, Any]]]:
+    """Every stack with its template, including those nested in stages."""
+    return [(stack, json.loads(stack.template.read_text())) for stack in stack_artifacts(cdk_out)]
+
+
+def _report(cdk_out: Path) -> dict[str, Any]:
+    """The validation report, with a report from every nag pack.
+
+    CDK writes it whenever any validation plugin ran, findings or not (its built-in CloudFormation
+    check alone writes one too), so a missing file or a missing pack means the synth was not gated.
+    """
+    path = cdk_out / REPORT_FILE
+    if not path.is_file():
+        raise AssemblyError(f"{path}: missing, so the synth ran without the nag packs — {RUN_SYNTH}")
+    report: dict[str, Any] = json.loads(path.read_text())
+    ran = {plugin.get("pluginName") for plugin in report.get("pluginReports", [])}
+    if missing := [pack for pack in NAG_PACKS if pack not in ran]:
+        raise AssemblyError(f"{path}: no report from {', '.join(missing)}, so the synth was not gated — {RUN_SYNTH}")
+    return report
+
+
 def nag_counts(cdk_out: Path) -> tuple[Counter[str], Counter[str]]:
-    """Unacknowledged and acknowledged nag findings per stack."""
-    report_path = cdk_out / "validation-report.json"
-    open_, acknowledged = Counter[str](), Counter[str]()
-    if not report_path.exists():
-        return open_, acknowledged
-    report = json.loads(report_path.read_text())
-    for plugin in report.get("pluginReports", []):
-        if plugin["pluginName"] not in NAG_PACKS:
-            continue
-        for counter, key in ((open_, "violations"), (acknowledged, "suppressedViolations")):
-            for violation in plugin.get(key, []):
-                for construct in violation.get("violatingConstructs", violation.get("violatingResources", [])):
-                    path = construct.get("constructPath", "?")
-                    counter[path.split("/")[0] + "/" + path.split("/")[1] if "/" in path else path] += 1
-    return open_, acknowledged
+    """Unacknowledged and acknowledged nag findings per construct path (the gate's own reading)."""
+    _report(cdk_out)  # a synth without the nag packs is not a gated synth
+    return (
+        Counter(finding.path for finding in report_findings(cdk_out)),
+        Counter(finding.path for finding in report_findings(cdk_out, acknowledged=True)),
+    )
+
+
+def _under(counts: Counter[str], stack_path: str) -> int:
+    """Findings on constructs inside the stack at ``stack_path``."""
+    return sum(n for path, n in counts.items() if path == stack_path or path.startswith(stack_path + "/"))
 
 
 def summarize(cdk_out: Path) -> tuple[str, int]:
+    """The table and the number of unacknowledged findings; raises `AssemblyError` on a bad folder."""
     stacks = _stacks(cdk_out)
     open_, acknowledged = nag_counts(cdk_out)
     rows = [("stack", "resources", "nag findings", "acknowledged")]
-    for name, template in stacks:
-        stage, _, part = name.rpartition("-")
-        key = f"{stage}/{part}"
-        rows.append((name, str(len(template.get("Resources", {}))), str(open_[key]), str(acknowledged[key])))
+    for stack, template in stacks:
+        found, acked = _under(open_, stack.path), _under(acknowledged, stack.path)
+        rows.append((stack.name, str(len(template.get("Resources", {}))), str(found), str(acked)))
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)) for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in rows]
     total_open = sum(open_.values())
     lines.append(f"{len(stacks)} stacks, {sum(int(r[1]) for r in rows[1:])} resources, {total_open} nag findings")
     return "\n".join(lines), total_open
@@ -66,7 +116,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Summarize a synthesized cloud assembly.")
     parser.add_argument("cdk_out", type=Path, nargs="?", default=Path("cdk.out"))
     args = parser.parse_args(argv)
-    text, findings = summarize(args.cdk_out)
+    try:
+        text, findings = summarize(args.cdk_out)
+    except AssemblyError as exc:
+        print(f"synth_summary: {exc}", file=sys.stderr)
+        return 2
     print(text)
     return 1 if findings else 0
 
