@@ -3,7 +3,7 @@
 Powertools publishes each release's layer ARN as a public SSM parameter in every region
 (/aws/service/powertools/python/<arch>/<python>/<version>). A CloudFormation dynamic reference to it
 keeps stacks environment-agnostic (no synth-time lookup) and pins exactly the release the tests use;
-tests/stacks/test_kit_function.py fails if this drifts from the installed aws-lambda-powertools.
+tests/stacks/test_building_blocks.py fails if this drifts from the installed aws-lambda-powertools.
 """
 
 from __future__ import annotations

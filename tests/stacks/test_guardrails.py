@@ -44,15 +44,30 @@ USECASE = "customer-retention"
 US_EAST = cdk.Environment(account="111111111111", region="us-east-1")
 
 
+NAME_PREFIX = "journey-customer-retention-prod"  # <project>-<usecase>-<stage>, as the stage builds it
+
+
+def _training(safety: SafetyConfig, train: list[str]) -> SafetyConfig:
+    """The use case's safety settings with `custom_models.train` replaced (validated like the file)."""
+    data = safety.model_dump(mode="json")
+    data["custom_models"]["train"] = train
+    return SafetyConfig.model_validate(data)
+
+
 @pytest.fixture(scope="module")
 def app_stacks(tmp_path_factory) -> dict[str, Any]:
-    """One synth: the default guardrail (env-agnostic) and one with custom models, each with a caller."""
+    """One synth, each stack with a caller: the default guardrail (env-agnostic), custom models at step 1
+    (prod is not yet in `train`: the training-data bucket alone) and at step 2 (prod trains)."""
     app = cdk.App(outdir=str(tmp_path_factory.mktemp("guardrails")), context=cdk_json_context())
     stage = StagePolicy("prod")
     policy = load_guardrail_policy(USECASE)
     safety = load_safety_config(USECASE)
     out: dict[str, Any] = {"policy": policy}
-    for name, custom, env in (("Default", False, None), ("Custom", True, US_EAST)):
+    for name, custom, train, env in (
+        ("Default", False, [], None),
+        ("Bucket", True, ["dev"], US_EAST),
+        ("Custom", True, ["dev", "prod"], US_EAST),
+    ):
         foundation = FoundationStack(
             app, f"Foundation{name}", props=FoundationProps(name_prefix=f"t{name.lower()}-prod", stage=stage), env=env
         )
@@ -65,8 +80,8 @@ def app_stacks(tmp_path_factory) -> dict[str, Any]:
                 stage=stage,
                 usecase_id=USECASE,
                 policy=policy,
-                name_prefix="journey-prod",
-                safety=safety,
+                name_prefix=NAME_PREFIX,
+                safety=_training(safety, train),
                 custom_models=custom,
                 access_logs=foundation.access_logs.bucket if custom else None,
             ),
@@ -88,7 +103,7 @@ def app_stacks(tmp_path_factory) -> dict[str, Any]:
     add_nag_packs(app)  # synth raises on any unacknowledged finding of the four packs
     assembly = app.synth()
     out["templates"] = {s.stack_name: s.template for s in assembly.stacks}
-    for name in ("Default", "Custom"):
+    for name in ("Default", "Bucket", "Custom"):
         out[f"t{name}"] = Template.from_json(assembly.get_stack_by_name(f"Guardrails{name}").template)
     return out
 
@@ -123,7 +138,7 @@ def test_guardrail_renders_every_filter_with_explicit_actions(app_stacks):
     assert filters["PROMPT_ATTACK"]["InputStrength"] == "HIGH"
     assert filters["PROMPT_ATTACK"]["OutputStrength"] == "NONE"
     assert props["KmsKeyArn"]  # the kit key (a cross-stack reference)
-    assert props["Name"] == "journey-prod-customer-retention"
+    assert props["Name"] == NAME_PREFIX
 
 
 def test_pii_actions_are_explicit_for_both_directions(app_stacks):
@@ -176,6 +191,134 @@ def test_custom_models_are_off_by_default(app_stacks):
     actions = sorted(a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"]))
     assert "comprehend:ClassifyDocument" not in actions
     assert "comprehend:DetectEntities" not in actions
+
+
+def _outputs(template: Template) -> dict[str, Any]:
+    return template.to_json().get("Outputs", {})
+
+
+def _safety_settings(template: Template) -> str:
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    return json.dumps(function["Properties"]["Environment"]["Variables"]["SAFETY_SETTINGS"])
+
+
+def test_outputs_name_what_the_docs_read(app_stacks):
+    outputs = _outputs(app_stacks["tDefault"])
+    assert set(outputs) == {"GuardrailId", "GuardrailVersion"}
+    assert outputs["GuardrailId"]["Value"] == {"Fn::GetAtt": ["Guardrail", "GuardrailId"]}
+    (version,) = app_stacks["tDefault"].find_resources("AWS::Bedrock::GuardrailVersion")
+    assert outputs["GuardrailVersion"]["Value"] == {"Fn::GetAtt": [version, "Version"]}
+    assert all(len(o["Description"]) >= 20 for o in outputs.values())
+
+
+def test_custom_models_step_one_is_the_training_bucket_alone(app_stacks):
+    """A stage not listed in custom_models.train gets the bucket to upload to, and nothing that trains."""
+    template = app_stacks["tBucket"]
+    resources = template.to_json()["Resources"]
+    assert not [r for r in resources.values() if r["Type"].startswith("AWS::Comprehend::")]
+    assert not [
+        r
+        for r in template.find_resources("AWS::IAM::Role").values()
+        if "comprehend.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])
+    ]
+    (bucket,) = [lid for lid in template.find_resources("AWS::S3::Bucket") if lid.startswith("TrainingData")]
+    assert resources[bucket]["DeletionPolicy"] == "Retain"  # prod: the labelled data outlives the stack
+    outputs = _outputs(template)
+    assert outputs["TrainingDataBucketName"]["Value"] == {"Ref": bucket}
+    assert "ToxicityClassifierEndpointArn" not in outputs
+    assert "EntityRecognizerEndpointArn" not in outputs
+    # The safety library gets no custom endpoints, and the caller no grant on any.
+    settings = _safety_settings(template)
+    assert "endpoint_arn" not in settings
+    actions = {a for a, _ in _grants(_caller_statements(template))}
+    assert not actions & {"comprehend:ClassifyDocument", "comprehend:DetectEntities"}
+
+
+def test_custom_models_step_two_trains_from_the_bucket_of_step_one(app_stacks):
+    """Listing the stage keeps the bucket (same logical id, so the uploaded data stays) and adds the models."""
+    step_one, step_two = app_stacks["tBucket"], app_stacks["tCustom"]
+    buckets = {lid for lid in step_two.find_resources("AWS::S3::Bucket") if lid.startswith("TrainingData")}
+    assert buckets == {lid for lid in step_one.find_resources("AWS::S3::Bucket") if lid.startswith("TrainingData")}
+    (bucket,) = buckets
+    for resource_type in (
+        "AWS::Comprehend::DocumentClassifier",
+        "AWS::Comprehend::DocumentClassifierEndpoint",
+        "AWS::Comprehend::EntityRecognizer",
+        "AWS::Comprehend::EntityRecognizerEndpoint",
+    ):
+        step_two.resource_count_is(resource_type, 1)
+    (classifier,) = step_two.find_resources("AWS::Comprehend::DocumentClassifier").values()
+    assert {"Ref": bucket} in classifier["Properties"]["InputDataConfig"]["S3Uri"]["Fn::Join"][1]
+    outputs = _outputs(step_two)
+    assert outputs["TrainingDataBucketName"]["Value"] == {"Ref": bucket}
+    assert outputs["ToxicityClassifierEndpointArn"]["Value"] == {"Fn::GetAtt": ["ToxicityClassifierEndpoint", "Arn"]}
+    assert outputs["EntityRecognizerEndpointArn"]["Value"] == {"Fn::GetAtt": ["EntityRecognizerEndpoint", "Arn"]}
+    assert "ToxicityClassifierEndpoint" in _safety_settings(step_two)
+
+
+def _models(safety: SafetyConfig) -> dict[str, dict[str, Any]]:
+    """The Comprehend resources of a dev Guardrails stack trained with these settings (no synth, no nag)."""
+    app = cdk.App(context=cdk_json_context())
+    stage = StagePolicy("dev")
+    foundation = FoundationStack(app, "F", props=FoundationProps(name_prefix="t-dev", stage=stage))
+    stack = GuardrailsStack(
+        app,
+        "G",
+        props=GuardrailsProps(
+            key=foundation.key,
+            stage=stage,
+            usecase_id=USECASE,
+            policy=load_guardrail_policy(USECASE),
+            name_prefix="t-dev",
+            safety=safety,
+            custom_models=True,
+            access_logs=foundation.access_logs.bucket,
+        ),
+    )
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    return {lid: r for lid, r in resources.items() if r["Type"].startswith("AWS::Comprehend::")}
+
+
+def test_new_training_data_trains_a_new_model_version_under_the_same_name():
+    """CloudFormation replaces a model whose input changed; the version name, a digest of that input, lets
+    the new version exist beside the old one (same name) until the endpoint has moved to it."""
+    base = _training(load_safety_config(USECASE), ["dev"])
+    model = botocore.session.get_session().get_service_model("comprehend")
+    version_shape = model.operation_model("CreateDocumentClassifier").input_shape.members["VersionName"]
+
+    def versions(safety: SafetyConfig) -> dict[str, tuple[str, str]]:
+        names = {"ToxicityClassifier": "DocumentClassifierName", "EntityRecognizer": "RecognizerName"}
+        models = _models(safety)
+        return {
+            lid: (models[lid]["Properties"][key], models[lid]["Properties"]["VersionName"])
+            for lid, key in names.items()
+        }
+
+    before = versions(base)
+    for _, version in before.values():
+        assert re.fullmatch(version_shape.metadata["pattern"], version)
+        assert len(version) <= version_shape.metadata["max"]
+
+    def changed(path: str, value: Any) -> SafetyConfig:
+        data = base.model_dump(mode="json")
+        node = data["custom_models"]
+        *parents, leaf = path.split(".")
+        for part in parents:
+            node = node[part]
+        node[leaf] = value
+        return SafetyConfig.model_validate(data)
+
+    retrained = versions(changed("toxicity_classifier.training_csv", "safety/toxicity/v2/train.csv"))
+    assert retrained["ToxicityClassifier"][0] == before["ToxicityClassifier"][0]
+    assert retrained["ToxicityClassifier"][1] != before["ToxicityClassifier"][1]
+    assert retrained["EntityRecognizer"] == before["EntityRecognizer"]
+    assert (
+        versions(changed("entity_recognizer.entity_list", "safety/entities/v2.csv"))["EntityRecognizer"][1]
+        != (before["EntityRecognizer"][1])
+    )
+    # Runtime-only settings never retrain.
+    assert versions(changed("toxicity_classifier.threshold", 0.9)) == before
+    assert versions(changed("entity_recognizer.inference_units", 2)) == before
 
 
 def _grants(statements: list[dict[str, Any]]) -> set[tuple[str, str]]:
@@ -332,13 +475,13 @@ BAD_POLICIES = {
         "content_filters.HATE",
         _DELETE,
         "content_filters.HATE",
-        "Field required",
+        "required, but missing",
     ),
     "unknown strength": (
         "content_filters.SEXUAL",
         {"input": "EXTREME", "output": "HIGH"},
         "content_filters.SEXUAL.input",
-        "Input should be",
+        "must be 'NONE', 'LOW', 'MEDIUM' or 'HIGH'",
     ),
     "prompt attack off": (
         "content_filters.PROMPT_ATTACK",
@@ -350,19 +493,19 @@ BAD_POLICIES = {
         "sensitive_information.pii",
         {"SSN": {"input": "BLOCK", "output": "BLOCK"}},
         "sensitive_information.pii.SSN",
-        "Input should be",
+        "not an allowed key",
     ),
     "pii output action missing": (
         "sensitive_information.pii",
         {"EMAIL": {"input": "ANONYMIZE"}},
         "sensitive_information.pii.EMAIL.output",
-        "Field required",
+        "required, but missing",
     ),
     "pii action not block/anonymize": (
         "sensitive_information.pii",
         {"EMAIL": {"input": "NONE", "output": "BLOCK"}},
         "sensitive_information.pii.EMAIL.input",
-        "Input should be",
+        "must be 'BLOCK' or 'ANONYMIZE'",
     ),
     "regex does not compile": (
         "sensitive_information.regexes.0.pattern",
@@ -380,7 +523,7 @@ BAD_POLICIES = {
         "denied_topics.0.name",
         "Investment/advice",
         "denied_topics.0.name",
-        "should match pattern",
+        "must be letters, digits, spaces and - _ ! ? . only",
     ),
     "topic definition too long": (
         "denied_topics.0.definition",
@@ -527,6 +670,11 @@ BAD_SAFETY = {
         "(root)",
     ),
     "unknown key": ({"injection": {"threshold": 0.5, "mode": "strict"}}, "injection.mode"),
+    "train an unknown stage": (
+        {"custom_models": {"train": ["qa"], "toxicity_classifier": {"training_csv": "t.csv", "block_labels": ["x"]}}},
+        "custom_models.train.0",
+    ),
+    "train with nothing to train": ({"custom_models": {"train": ["dev"]}}, "custom_models"),
 }
 
 
