@@ -35,6 +35,7 @@ import aws_cdk as cdk
 import pytest
 
 from stacks.app_builder import build_app, cdk_json_context
+from stacks.config import USECASES_DIR
 
 
 @dataclass(frozen=True)
@@ -56,10 +57,9 @@ class Synth:
         return cdk.assertions.Template.from_json(self.templates[stack_name])
 
 
-@pytest.fixture(scope="session")
-def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
-    outdir = tmp_path_factory.mktemp("cdk.out")
-    app = cdk.App(outdir=str(outdir), context=cdk_json_context(stage="all"))
+def synthesize(outdir: Path, **context: Any) -> Synth:
+    """Build the app as `cdk synth` does (cdk.json context plus ``context``) into ``outdir``."""
+    app = cdk.App(outdir=str(outdir), context=cdk_json_context(**context))
     build_app(app)
     assembly = app.synth()
     templates = {
@@ -67,3 +67,32 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
         for stack in assembly.stacks_recursively
     }
     return Synth(app=app, outdir=outdir, templates=templates)
+
+
+@pytest.fixture(scope="session")
+def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    return synthesize(tmp_path_factory.mktemp("cdk.out"), stage="all")
+
+
+# Pinned environments: dev in us-east-1 and prod in eu-west-1 of one account, so acknowledgments are
+# proven on concrete ARNs (a pinned region renders as a literal) in and outside us-east-1.
+PINNED = {
+    "environments.dev.account": "111122223333",
+    "environments.dev.region": "us-east-1",
+    "environments.prod.account": "111122223333",
+    "environments.prod.region": "eu-west-1",
+}
+
+
+def second_usecase() -> str:
+    """A shipped use case other than the default one (the register holds several)."""
+    default = cdk_json_context()["usecase"]
+    others = sorted(p.name for p in USECASES_DIR.iterdir() if (p / "usecase.yaml").is_file() and p.name != default)
+    assert others, "usecases/ must hold a second use case beside the default one"
+    return others[0]
+
+
+@pytest.fixture(scope="session")
+def pinned_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The second use case, both stages, pinned to an account and two regions."""
+    return synthesize(tmp_path_factory.mktemp("cdk.out.pinned"), stage="all", usecase=second_usecase(), **PINNED)

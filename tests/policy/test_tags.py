@@ -35,6 +35,10 @@ def test_every_taggable_resource_is_tagged(synth):
 
 
 def test_tag_values_name_the_stage(synth):
+    stages = set()
     for stack, _, resource in synth.resources("AWS::KMS::Key"):
         tags = {t["Key"]: t["Value"] for t in resource["Properties"]["Tags"]}
-        assert tags == {"project": "journey", "stage": stack.split("-")[1], "usecase": "customer-retention"}
+        stage = stack.removeprefix("journey-customer-retention-").removesuffix("-Foundation")
+        assert tags == {"project": "journey", "stage": stage, "usecase": "customer-retention"}
+        stages.add(stage)
+    assert stages == {"dev", "prod"}

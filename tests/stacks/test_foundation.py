@@ -6,11 +6,13 @@ from aws_cdk.assertions import Match
 
 
 def test_every_stage_gets_its_own_named_stacks(synth):
-    assert {"journey-dev-Foundation", "journey-prod-Foundation"} <= set(synth.templates)
+    assert {"journey-customer-retention-dev-Foundation", "journey-customer-retention-prod-Foundation"} <= set(
+        synth.templates
+    )
 
 
 def test_key_rotates_and_its_policy_names_every_action(synth):
-    template = synth.template("journey-dev-Foundation")
+    template = synth.template("journey-customer-retention-dev-Foundation")
     template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
     (key,) = template.find_resources("AWS::KMS::Key").values()
     for statement in key["Properties"]["KeyPolicy"]["Statement"]:
@@ -19,13 +21,13 @@ def test_key_rotates_and_its_policy_names_every_action(synth):
 
 
 def test_logs_service_may_use_the_key_only_for_this_accounts_log_groups(synth):
-    (key,) = synth.template("journey-dev-Foundation").find_resources("AWS::KMS::Key").values()
+    (key,) = synth.template("journey-customer-retention-dev-Foundation").find_resources("AWS::KMS::Key").values()
     (logs,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s["Sid"].startswith("CloudWatchLogs")]
     assert "kms:EncryptionContext:aws:logs:arn" in logs["Condition"]["ArnLike"]
 
 
 def test_alarm_topic_is_encrypted_tls_only_and_cloudwatch_may_publish(synth):
-    template = synth.template("journey-dev-Foundation")
+    template = synth.template("journey-customer-retention-dev-Foundation")
     template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": Match.any_value()})
     template.has_resource_properties(
         "AWS::SNS::TopicPolicy",
@@ -45,7 +47,7 @@ def test_alarm_topic_is_encrypted_tls_only_and_cloudwatch_may_publish(synth):
 
 
 def test_access_log_bucket_is_private_versioned_tls_only_and_expires_logs(synth):
-    template = synth.template("journey-dev-Foundation")
+    template = synth.template("journey-customer-retention-dev-Foundation")
     template.has_resource_properties(
         "AWS::S3::Bucket",
         {
@@ -62,8 +64,8 @@ def test_access_log_bucket_is_private_versioned_tls_only_and_expires_logs(synth)
 
 
 def test_prod_retains_data_and_dev_destroys_it(synth):
-    prod = synth.template("journey-prod-Foundation")
-    dev = synth.template("journey-dev-Foundation")
+    prod = synth.template("journey-customer-retention-prod-Foundation")
+    dev = synth.template("journey-customer-retention-dev-Foundation")
     for template, policy in ((prod, "Retain"), (dev, "Delete")):
         for resource_type in ("AWS::KMS::Key", "AWS::S3::Bucket"):
             for resource in template.find_resources(resource_type).values():
@@ -74,7 +76,7 @@ def test_prod_retains_data_and_dev_destroys_it(synth):
 
 
 def test_alarm_delivery_failures_alarm_back_to_the_topic(synth):
-    synth.template("journey-dev-Foundation").has_resource_properties(
+    synth.template("journey-customer-retention-dev-Foundation").has_resource_properties(
         "AWS::CloudWatch::Alarm",
         {
             "MetricName": "NumberOfNotificationsFailed",

@@ -228,11 +228,11 @@ def test_the_stage_points_the_knowledge_base_at_the_data_stacks_documents_prefix
     # The whole app: Data publishes records/ (JSONL a knowledge base cannot parse) and documents/; the
     # data source and its role's read grant cover documents/ only.
     assert DOCUMENTS == "documents/"
-    template = synth.templates["journey-dev-Knowledge"]
+    template = synth.templates["journey-customer-retention-dev-Knowledge"]
     (source,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Bedrock::DataSource"]
     s3 = render(source["Properties"]["DataSourceConfiguration"])["S3Configuration"]
     assert s3["InclusionPrefixes"] == [DOCUMENTS]
-    curated = r"<journey-dev-Data:\w*CuratedBucket\w*>"
+    curated = r"<journey-customer-retention-dev-Data:\w*CuratedBucket\w*>"
     assert re.fullmatch(curated, s3["BucketArn"])
     (policy,) = [
         r
@@ -647,7 +647,7 @@ def test_a_use_case_without_knowledge_yaml_gets_the_defaults(tmp_path):
 @pytest.mark.parametrize(
     ("yaml_text", "field", "reason"),
     [
-        ("vector_store: pinecone\n", "vector_store", "Input should be"),
+        ("vector_store: pinecone\n", "vector_store", "must be"),
         ("chunking:\n  strategy: sliding\n", "chunking", "does not match any of the expected tags"),
         (
             "chunking:\n  strategy: fixed\n  overlap_percentage: 100\n",
@@ -659,7 +659,7 @@ def test_a_use_case_without_knowledge_yaml_gets_the_defaults(tmp_path):
             "chunking",
             "child_max_tokens must be smaller",
         ),
-        ("chunking:\n  strategy: semantic\n  buffer_size: 2\n", "chunking.buffer_size", "Input should be 0 or 1"),
+        ("chunking:\n  strategy: semantic\n  buffer_size: 2\n", "chunking.buffer_size", "must be 0 or 1"),
         ("sync:\n  schedule: every day\n", "sync.schedule", "EventBridge expression"),
         ("sync:\n  retry_delay_seconds: 3600\n", "sync.retry_delay_seconds", "less than or equal to 900"),
         ("chunking:\n  strategy: none\n  max_tokens: 10\n", "chunking.max_tokens", "unknown field"),
