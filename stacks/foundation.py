@@ -36,10 +36,17 @@ class FoundationStack(cdk.Stack):
         self.access_logs = AccessLogBucket(self, "AccessLogs", stage=props.stage)
         self.alarm_topic = AlarmTopic(self, "Alarms", key=self.key, email=props.alarm_email)
 
+        # This alarm notifies the same topic, so it cannot page through the subscription that failed: it
+        # reaches the topic's other subscribers, and shows in the CloudWatch console (state ALARM). A team
+        # that needs a page for it subscribes a second channel (docs/deploy.md, "When alarms page nobody").
         failed = cloudwatch.Alarm(
             self,
             "AlarmDeliveryFailed",
-            alarm_description="Alarm notifications could not be delivered to a subscriber.",
+            alarm_description=(
+                "SNS could not deliver an alarm notification to a subscriber of the alarm topic. This alarm "
+                "notifies the same topic, so it cannot reach the broken subscription: watch it in the CloudWatch "
+                "console (Alarms, state ALARM) or subscribe a second channel to the topic (docs/deploy.md)."
+            ),
             metric=self.alarm_topic.metric_number_of_notifications_failed(period=cdk.Duration.minutes(5)),
             threshold=1,
             evaluation_periods=1,
@@ -47,6 +54,13 @@ class FoundationStack(cdk.Stack):
             treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
         )
         self.alarm_topic.notify(failed)
+        self.delivery_failed_alarm = failed
+        cdk.CfnOutput(
+            self,
+            "DeliveryFailedAlarmName",
+            value=failed.alarm_name,
+            description="Alarm on undelivered notifications; `make smoke` sets it to ALARM to test the alarm path",
+        )
         cdk.CfnOutput(
             self,
             "AlarmTopicArn",

@@ -33,7 +33,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.common.buckets import SecureBucket
-from stacks.common.kms_key import KitKey
+from stacks.common.kms_key import GRANTS_FOR_AWS_RESOURCES_ONLY, KitKey
 from stacks.common.nag import acknowledge, acknowledge_all, each_pack
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import CUSTOM_SAFETY_MODEL_REGIONS
@@ -199,12 +199,21 @@ class GuardrailsStack(cdk.Stack):
             ),
         )
         bucket.grant_read(role, TRAINING_PREFIX)  # also acknowledges the IAM5 finding of the prefix ARN
-        # Training volumes and models are encrypted with the kit key; Comprehend needs grants on it.
+        # Training volumes and models are encrypted with the kit key; Comprehend needs grants on it, which
+        # it creates for its own resources only (kms:GrantIsForAWSResource, as the key policy requires).
+        via_comprehend = {"StringEquals": {"kms:ViaService": f"comprehend.{self.region}.amazonaws.com"}}
         role.add_to_principal_policy(
             iam.PolicyStatement(
-                actions=["kms:CreateGrant", "kms:Decrypt", "kms:GenerateDataKey"],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=[props.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"comprehend.{self.region}.amazonaws.com"}},
+                conditions=via_comprehend,
+            )
+        )
+        role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:CreateGrant"],
+                resources=[props.key.key_arn],
+                conditions={**via_comprehend, **GRANTS_FOR_AWS_RESOURCES_ONLY},
             )
         )
         role_policy = role.node.find_child("DefaultPolicy")  # training starts only once the grants exist

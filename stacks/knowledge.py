@@ -82,7 +82,6 @@ class KnowledgeStack(cdk.Stack):
             embedding_model_id=props.embedding_model_id,
             embedding_dimensions=props.embedding_dimensions,
             vector_store=settings.vector_store,
-            vector_bucket_name=f"{props.name_prefix}-knowledge-vectors",
             opensearch_standby_replicas=props.stage.is_prod,
             removal_policy=props.stage.removal_policy,
             metrics_namespace=METRICS_NAMESPACE,

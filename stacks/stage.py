@@ -5,6 +5,7 @@ from __future__ import annotations
 import aws_cdk as cdk
 from constructs import Construct
 
+from stacks.common.powertools import PowertoolsLayerSource
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import Environment, KitConfig, Stage
 from stacks.data import DataProps, DataStack
@@ -29,7 +30,10 @@ class JourneyStage(cdk.Stage):
         )
         for key, value in {"project": config.project, "stage": stage, "usecase": usecase.id}.items():
             cdk.Tags.of(self).add(key, value)
-        policy = StagePolicy(stage)
+        policy = StagePolicy(
+            stage,
+            powertools=PowertoolsLayerSource(config.powertools_layer, config.powertools_layer_version),
+        )
 
         def stack_name(part: str) -> str:
             return f"{name_prefix}-{part}"

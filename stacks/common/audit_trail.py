@@ -3,6 +3,13 @@
 Management events are left to the account's or organization's own trail; this trail records who read
 and wrote which object of the buckets handed to `record_data_events`, into a `SecureBucket`, with log
 file validation and the kit's key. The key policy lets CloudTrail use the key for this trail only.
+
+The trail bucket is a `SecureBucket`, so SSE-KMS with an S3 Bucket Key (one data key per bucket and
+period instead of one KMS request per log file: data events write many small files). CloudTrail's KMS
+guide ("Configure AWS KMS key policies for CloudTrail", required key policy elements for trails) says
+that with a Bucket Key CloudTrail needs `kms:Decrypt` when it creates or updates the trail; the kit
+follows the guide exactly: GenerateDataKey (encryption context of this account's trails), Decrypt and
+DescribeKey for `cloudtrail.amazonaws.com`, each scoped by `aws:SourceArn` to this one trail.
 """
 
 from __future__ import annotations
@@ -68,6 +75,17 @@ class AuditTrail(Construct):
                         )
                     },
                 },
+            )
+        )
+        # Required with an S3 Bucket Key on the trail bucket: CloudTrail decrypts when it creates or updates
+        # the trail (CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail").
+        key.key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid=f"CloudTrailDecryptsForBucketKeyOf{sid}",
+                principals=[cloudtrail_principal],
+                actions=["kms:Decrypt"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
             )
         )
         key.key.add_to_resource_policy(

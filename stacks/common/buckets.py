@@ -14,6 +14,8 @@ from stacks.common.kms_key import KitKey
 from stacks.common.nag import acknowledge, acknowledge_all, acknowledge_object_prefix, each_pack
 from stacks.common.stage_policy import StagePolicy
 
+# The service principal of S3 server access log delivery.
+LOG_DELIVERY = "logging.s3.amazonaws.com"
 REPLICATION_REASON = (
     "Cross-region replication is a disaster-recovery choice per deployment (a second region, "
     "bucket and key); versioning and RETAIN in prod protect against deletion within the region."
@@ -98,8 +100,6 @@ class SecureBucket(Construct):
             encryption=s3.BucketEncryption.KMS,
             encryption_key=key.key,
             bucket_key_enabled=True,
-            server_access_logs_bucket=access_logs,
-            server_access_logs_prefix=log_prefix,
             event_bridge_enabled=event_bridge_enabled,
             lifecycle_rules=[
                 s3.LifecycleRule(
@@ -112,8 +112,43 @@ class SecureBucket(Construct):
             **_secure_defaults(stage),  # type: ignore[arg-type]
         )
         resource = self.bucket.node.default_child
-        assert resource is not None
+        assert isinstance(resource, s3.CfnBucket)
         acknowledge_all(resource, each_pack("S3BucketReplicationEnabled"), REPLICATION_REASON)
+        self._log_to(access_logs, resource, log_prefix)
+
+    def _log_to(self, access_logs: s3.IBucket, resource: s3.CfnBucket, log_prefix: str) -> None:
+        """Server access logs under ``log_prefix`` of ``access_logs``, which S3 log delivery may write there only
+        for this account's buckets.
+
+        The plain bucket setting rather than CDK's `server_access_logs_bucket`: for a target in another stack
+        CDK grants `logging.s3.amazonaws.com` without conditions. AWS recommends `aws:SourceArn` and
+        `aws:SourceAccount` on that grant (Amazon S3 User Guide, "Enabling Amazon S3 server access logging",
+        permissions for log delivery). The source bucket's ARN is used when both buckets share a stack; across
+        stacks its generated name would make the target's stack depend on this one (a cycle), so SourceArn is
+        every S3 bucket (`arn:<partition>:s3:::*`) and `aws:SourceAccount` pins them to this account, the
+        pattern the S3 guide gives for many source buckets.
+        """
+        resource.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(
+            destination_bucket_name=access_logs.bucket_name, log_file_prefix=log_prefix
+        )
+        same_stack = cdk.Stack.of(access_logs) is cdk.Stack.of(self)
+        source_arn = self.bucket.bucket_arn if same_stack else f"arn:{cdk.Aws.PARTITION}:s3:::*"
+        statement = iam.PolicyStatement(
+            principals=[iam.ServicePrincipal(LOG_DELIVERY)],
+            actions=["s3:PutObject"],
+            resources=[access_logs.arn_for_objects(f"{log_prefix}*")],
+            conditions={
+                "ArnLike": {"aws:SourceArn": source_arn},
+                "StringEquals": {"aws:SourceAccount": cdk.Stack.of(access_logs).account},
+            },
+        )
+        if not access_logs.add_to_resource_policy(statement).statement_added:
+            cdk.Annotations.of(self).add_warning_v2(
+                "journey:access-log-policy",
+                f"{access_logs.node.path} is not managed here: its bucket policy must allow {LOG_DELIVERY} "
+                f"s3:PutObject on <bucket arn>/{log_prefix}* with aws:SourceArn {source_arn} and aws:SourceAccount "
+                "set, or this bucket's server access logs are not delivered.",
+            )
 
     @property
     def bucket_name(self) -> str:

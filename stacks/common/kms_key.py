@@ -13,7 +13,6 @@ from constructs import Construct
 ACCOUNT_ACTIONS = [
     "kms:CancelKeyDeletion",
     "kms:CreateAlias",
-    "kms:CreateGrant",
     "kms:Decrypt",
     "kms:DeleteAlias",
     "kms:DescribeKey",
@@ -26,14 +25,12 @@ ACCOUNT_ACTIONS = [
     "kms:GenerateDataKeyWithoutPlaintext",
     "kms:GetKeyPolicy",
     "kms:GetKeyRotationStatus",
-    "kms:ListGrants",
     "kms:ListKeyPolicies",
     "kms:ListResourceTags",
     "kms:PutKeyPolicy",
     "kms:ReEncryptFrom",
     "kms:ReEncryptTo",
     "kms:RetireGrant",
-    "kms:RevokeGrant",
     "kms:RotateKeyOnDemand",
     "kms:ScheduleKeyDeletion",
     "kms:TagResource",
@@ -41,6 +38,13 @@ ACCOUNT_ACTIONS = [
     "kms:UpdateAlias",
     "kms:UpdateKeyDescription",
 ]
+
+# Grants are how integrated services (DynamoDB, Lambda, Comprehend, Bedrock) use the key for a caller.
+# Delegated only for AWS resources (AWS KMS Developer Guide, condition key kms:GrantIsForAWSResource):
+# a principal can never hand itself or anyone else a grant directly. The condition key does not apply to
+# RetireGrant (a grantee retires its own grant), which stays in ACCOUNT_ACTIONS.
+GRANT_ACTIONS = ["kms:CreateGrant", "kms:ListGrants", "kms:RevokeGrant"]
+GRANTS_FOR_AWS_RESOURCES_ONLY = {"Bool": {"kms:GrantIsForAWSResource": "true"}}
 
 # What an AWS service needs to use the key on a caller's behalf (log groups, SNS, SQS).
 SERVICE_USE_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey"]
@@ -62,6 +66,13 @@ class KitKey(Construct):
                     principals=[account_root],
                     actions=ACCOUNT_ACTIONS,
                     resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    sid="AccountDelegatesGrantsForAwsResourcesOnly",
+                    principals=[account_root],
+                    actions=GRANT_ACTIONS,
+                    resources=["*"],
+                    conditions=GRANTS_FOR_AWS_RESOURCES_ONLY,
                 ),
                 iam.PolicyStatement(
                     sid="CloudWatchLogsEncryptsThisAccountsLogGroups",

@@ -1,12 +1,14 @@
-"""What a stage means for data lifetime: one place decides RETAIN vs DESTROY and log retention."""
+"""What a stage means for data lifetime (one place decides RETAIN vs DESTROY and log retention), and where its
+functions get the Powertools layer."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 
+from stacks.common.powertools import PowertoolsLayerSource
 from stacks.config import Stage
 
 
@@ -15,6 +17,8 @@ class StagePolicy:
     """Lifetime settings derived from the stage name, passed to every stack in its props."""
 
     stage: Stage
+    # The deploy-time source of the Powertools layer (`powertools_layer` in the kit's context).
+    powertools: PowertoolsLayerSource = field(default_factory=PowertoolsLayerSource)
 
     @property
     def is_prod(self) -> bool:

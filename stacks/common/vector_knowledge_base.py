@@ -170,6 +170,11 @@ class VectorKnowledgeBase(Construct):
     :param embedding_model_id: Bedrock foundation-model id of the embedding model.
     :param embedding_dimensions: vector size; must be one the model supports (Titan v2: 256, 512, 1024).
     :param vector_store: "s3vectors" (default, near-zero idle cost) or "opensearch" (hybrid search).
+    :param vector_bucket_name: leave unset (recommended): CloudFormation then generates the vector bucket's
+        name, so an update that must replace the bucket (its encryption key is replacement-only and usually
+        comes from another stack) can. A custom name cannot be replaced in place; with one, the key policy
+        names exactly that bucket, without one it allows the indexing service for this account's vector
+        buckets in the region (the generated name is not known to the key's stack without a dependency cycle).
     :param metrics_namespace: where an ingestion sync publishes the metrics `metric_*` read.
     """
 
@@ -267,8 +272,13 @@ class VectorKnowledgeBase(Construct):
             storage_configuration=storage,
         )
         self.resource.apply_removal_policy(removal_policy)
-        # Bedrock checks its access to the vector store on create, and the data source's DELETE policy
-        # needs it on delete: the role's policy must exist before and outlive the knowledge base.
+        # Bedrock checks its access to the vector store on create ("The knowledge base storage configuration
+        # provided is invalid... 403" when it cannot), and the data source's DELETE policy needs it on delete:
+        # the role's policy must exist before and outlive the knowledge base. This is the order well-known
+        # samples use: awslabs/generative-ai-cdk-constructs' VectorKnowledgeBase makes its CfnKnowledgeBase
+        # depend on the role and on the role's policy (the role here through RoleArn's GetAtt; an explicit
+        # DependsOn on it would be redundant, cfn-lint W3005). A policy only seconds old can still be unseen
+        # by Bedrock (IAM is eventually consistent); docs/deploy.md says how to retry that one failure.
         self.resource.node.add_dependency(self._role_policy)
         if self.opensearch is not None:
             # The index (and through it the data-access and network policies) must exist first.
@@ -425,16 +435,14 @@ class VectorKnowledgeBase(Construct):
     def _s3_vectors(
         self, vector_bucket_name: str | None, dimensions: int
     ) -> bedrock.CfnKnowledgeBase.StorageConfigurationProperty:
-        bucket_name = vector_bucket_name or _sanitize(
-            cdk.Names.unique_resource_name(self, max_length=63, separator="-")
-        )
-        if cdk.Token.is_unresolved(bucket_name):
+        if vector_bucket_name is not None and cdk.Token.is_unresolved(vector_bucket_name):
             raise ValueError("vector_bucket_name must be a literal: the key policy names the bucket")
         encryption = s3vectors.CfnVectorBucket.EncryptionConfigurationProperty(
             sse_type="aws:kms", kms_key_arn=self._encryption_key.key_arn
         )
+        # No name by default: CloudFormation generates one, so the bucket stays replaceable (see the class).
         bucket = s3vectors.CfnVectorBucket(
-            self, "VectorBucket", vector_bucket_name=bucket_name, encryption_configuration=encryption
+            self, "VectorBucket", vector_bucket_name=vector_bucket_name, encryption_configuration=encryption
         )
         bucket.apply_removal_policy(self._removal_policy)
         index = s3vectors.CfnIndex(
@@ -456,7 +464,7 @@ class VectorKnowledgeBase(Construct):
         self._allow(S3_VECTORS_ACTIONS, [index.attr_index_arn])
         # S3 Vectors encrypts and decrypts with the caller's permissions, like S3 with SSE-KMS.
         self._allow_key_via(self._encryption_key, "s3vectors", ["kms:Decrypt", "kms:GenerateDataKey"])
-        self._allow_indexing_service(bucket_name)
+        self._allow_indexing_service(vector_bucket_name)
         return bedrock.CfnKnowledgeBase.StorageConfigurationProperty(
             type="S3_VECTORS",
             s3_vectors_configuration=bedrock.CfnKnowledgeBase.S3VectorsConfigurationProperty(
@@ -464,9 +472,15 @@ class VectorKnowledgeBase(Construct):
             ),
         )
 
-    def _allow_indexing_service(self, bucket_name: str) -> None:
-        """S3 Vectors' background indexing decrypts with the bucket's key (AWS docs, S3 Vectors encryption)."""
-        bucket_arn = f"arn:{cdk.Aws.PARTITION}:s3vectors:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:bucket/{bucket_name}"
+    def _allow_indexing_service(self, bucket_name: str | None) -> None:
+        """S3 Vectors' background indexing decrypts with the bucket's key (AWS docs, S3 Vectors encryption).
+
+        With a custom name exactly that bucket and its indexes; with a generated one this account's vector
+        buckets in the region (``bucket/*`` covers their indexes too).
+        """
+        buckets = f"arn:{cdk.Aws.PARTITION}:s3vectors:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:bucket/"
+        bucket_arn = f"{buckets}{bucket_name}" if bucket_name is not None else f"{buckets}*"
+        source_arns = [bucket_arn, f"{bucket_arn}/*"] if bucket_name is not None else bucket_arn
         result = self._encryption_key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid=f"S3VectorsIndexing{cdk.Names.unique_id(self)}"[:100],
@@ -475,7 +489,7 @@ class VectorKnowledgeBase(Construct):
                 resources=["*"],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": cdk.Aws.ACCOUNT_ID},
-                    "ArnLike": {"aws:SourceArn": [bucket_arn, f"{bucket_arn}/*"]},
+                    "ArnLike": {"aws:SourceArn": source_arns},
                     "ForAnyValue:StringEquals": {
                         "kms:EncryptionContextKeys": ["aws:s3vectors:arn", "aws:s3vectors:resource-id"]
                     },

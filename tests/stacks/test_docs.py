@@ -523,7 +523,7 @@ def test_the_checks_catch_stale_commands(stacks):
         """\
         ```bash
         make deploy STACKS="Data Warehouse" CDK_ARGS="-c features.vector_db=true -c stage=prod"
-        make smoke FORGE=1
+        make smoketest FORGE=1
         KB=$(aws cloudformation describe-stacks --stack-name journey-customer-retention-dev-Knowledge \\
           --query "Stacks[0].Outputs[?OutputKey=='KnowledgeBaseArn'].OutputValue" --output text)
         aws cloudformation describe-stacks --stack-name journey-customer-retention-dev-Agent
@@ -545,7 +545,7 @@ def test_the_checks_catch_stale_commands(stacks):
     for expected in (
         "STACKS part 'Warehouse'",
         "context key 'features.vector_db'",
-        "make target 'smoke'",
+        "make target 'smoketest'",
         "make variable 'FORGE'",
         "has no output 'KnowledgeBaseArn'",
         "stack 'journey-customer-retention-dev-Agent' is not synthesized",

@@ -156,12 +156,11 @@ def test_vector_bucket_is_kms_encrypted_and_the_index_fits_titan_v2(built):
     template = built.template("Knowledge")
     template.has_resource_properties(
         "AWS::S3Vectors::VectorBucket",
-        {
-            "VectorBucketName": "journey-dev-knowledge-vectors",
-            "EncryptionConfiguration": {"SseType": "aws:kms", "KmsKeyArn": Match.any_value()},
-        },
+        {"EncryptionConfiguration": {"SseType": "aws:kms", "KmsKeyArn": Match.any_value()}},
     )
     (bucket,) = template.find_resources("AWS::S3Vectors::VectorBucket").values()
+    # No custom name: CloudFormation generates one, so an update can replace the bucket (docs/deploy.md).
+    assert "VectorBucketName" not in bucket["Properties"]
     assert re.fullmatch(KEY, render(bucket["Properties"]["EncryptionConfiguration"]["KmsKeyArn"]))
     template.has_resource_properties(
         "AWS::S3Vectors::Index",
@@ -301,15 +300,17 @@ def test_knowledge_base_and_data_source_wait_for_the_role_policy(built):
         assert policy_id in resource["DependsOn"], resource_type
 
 
-def test_key_policy_lets_s3_vectors_indexing_decrypt_for_this_vector_bucket_only(built):
+def test_key_policy_lets_s3_vectors_indexing_decrypt_for_this_accounts_vector_buckets_only(built):
+    """The vector bucket's name is generated (replaceable), so the key policy, in another stack, cannot name it:
+    this account's vector buckets in the region, with the S3 Vectors encryption context."""
     (key,) = built.template("Foundation").find_resources("AWS::KMS::Key").values()
     statements = [render(s) for s in key["Properties"]["KeyPolicy"]["Statement"]]
     (indexing,) = [s for s in statements if s.get("Principal") == {"Service": "indexing.s3vectors.amazonaws.com"}]
-    bucket = "arn:<AWS::Partition>:s3vectors:<AWS::Region>:<AWS::AccountId>:bucket/journey-dev-knowledge-vectors"
+    buckets = "arn:<AWS::Partition>:s3vectors:<AWS::Region>:<AWS::AccountId>:bucket/*"
     assert indexing["Action"] == "kms:Decrypt"
     assert indexing["Condition"] == {
         "StringEquals": {"aws:SourceAccount": "<AWS::AccountId>"},
-        "ArnLike": {"aws:SourceArn": [bucket, f"{bucket}/*"]},
+        "ArnLike": {"aws:SourceArn": buckets},
         "ForAnyValue:StringEquals": {"kms:EncryptionContextKeys": ["aws:s3vectors:arn", "aws:s3vectors:resource-id"]},
     }
     events_statements = [s for s in statements if s.get("Principal") == {"Service": "events.amazonaws.com"}]
