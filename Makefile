@@ -24,7 +24,7 @@ DEPLOY_ARGS ?=
 FORCE ?=
 SELECT := $(PY) -m tools.stack_selection $(CDK_OUT) --stacks "$(STACKS)" --
 
-.PHONY: help synth test lint unit bench bootstrap deploy diff destroy docs register clean
+.PHONY: help synth test lint unit bench bootstrap deploy diff destroy smoke docs register clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -82,7 +82,10 @@ bench: $(BENCH_STAMP) $(CLI_STAMP)  ## benchmarks; results in bench/results.md
 bootstrap: synth  ## cdk bootstrap the account and region of each selected stage (needs AWS credentials)
 	npx cdk bootstrap --app $(CDK_OUT) $(DEPLOY_ARGS)
 
+# The preflight checks, with credentials only, what would fail the first change set (the Powertools layer in
+# every target region); without credentials it says it skipped and the CLI stops at its own error.
 deploy: synth  ## deploy every stack of the selected stage(s), or STACKS="..." (needs AWS credentials)
+	$(PY) -m tools.preflight $(CDK_OUT)
 	$(SELECT) npx cdk deploy --app $(CDK_OUT) $(DEPLOY_ARGS)
 
 diff: synth  ## diff every stack of the selected stage(s) against the account (needs AWS credentials)
@@ -91,7 +94,10 @@ diff: synth  ## diff every stack of the selected stage(s) against the account (n
 destroy: synth  ## destroy every stack of the selected stage(s), asks first unless FORCE=1 (needs credentials)
 	$(SELECT) npx cdk destroy --app $(CDK_OUT) $(if $(FORCE),--force) $(DEPLOY_ARGS)
 
-docs: $(DEV_STAMP)  ## regenerate the README configuration reference from the models
+smoke: synth  ## after-deploy checks: alarm path, retrieve, guardrail, a tiny dataset (skipped without credentials)
+	$(PY) -m tools.smoke $(CDK_OUT) --stacks "$(STACKS)"
+
+docs: $(DEV_STAMP)  ## regenerate the configuration and limits references (README, docs/data.md, docs/limits.md)
 	$(PY) -m tools.config_reference
 
 register: $(APP_STAMP)  ## validate and list the use-case register

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Entry point: load config -> one JourneyStage per selected environment -> gated synth.
 
-Exit codes: 0 synthesized, 1 unacknowledged nag findings (nothing published), 2 configuration error
-(nothing built). In both failures the previous assembly in the output folder stays as it was.
+Exit codes: 0 synthesized, 1 unacknowledged nag findings or a template past a deploy-time limit (nothing
+published), 2 configuration error (nothing built). In every failure the previous assembly in the output
+folder stays as it was.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import aws_cdk as cdk
 
 from stacks.app_builder import build_app
 from stacks.config import ConfigError
+from stacks.limits import LimitsError
 from stacks.synth_gate import NagGateError, gated_synth
 
 # In "process" mode (how the CLI runs an app) aws-cdk-lib prints the validation report and only sets its
@@ -45,6 +47,10 @@ def main() -> int:
         return 2
     except NagGateError as exc:
         print(f"nag gate: {exc}", file=sys.stderr)
+        return 1
+    except LimitsError as exc:
+        for violation in exc.violations:
+            print(f"limits: {violation}", file=sys.stderr)
         return 1
     return 0
 

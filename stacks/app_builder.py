@@ -49,10 +49,13 @@ def validate_usecase(config: KitConfig, root: Path = USECASES_DIR) -> tuple[UseC
     return files, [f"{source}: {field}: {reason}" for field, reason in check.warnings]
 
 
-def build_app(app: cdk.App) -> list[JourneyStage]:
-    """Validate all config first, so a bad file synthesizes nothing; then build and nag-gate."""
+def build_app(app: cdk.App, root: Path = USECASES_DIR) -> list[JourneyStage]:
+    """Validate all config first, so a bad file synthesizes nothing; then build and nag-gate.
+
+    ``root`` is the folder of use cases (tests synthesize generated ones from a temporary folder).
+    """
     config: KitConfig = kit_config_from_context(read_context(app))
-    files, warnings = validate_usecase(config)
+    files, warnings = validate_usecase(config, root)
     for warning in warnings:
         print(f"config warning: {warning}", file=sys.stderr)
     stages = [

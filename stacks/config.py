@@ -36,6 +36,14 @@ Stage = Literal["dev", "prod"]
 # The longest physical name the kit derives from the prefix is an EventBridge rule (64 characters at most):
 # "<prefix>-prod-knowledge-sync-published" leaves 64 - 30 = 34 characters for the prefix.
 MAX_PREFIX = 34
+# A use-case id starts the default prefix <project>-<usecase>: with the shortest project (3 characters) and its
+# hyphen, 30 are left. A longer id could only ever deploy under an explicit prefix.
+MAX_USECASE_ID = MAX_PREFIX - 4
+# The run's assessment (the bias profile with the missing-value rate of every optional field of every source)
+# travels in the Step Functions state, which holds at most 256 KB: 8 sources of 100 fields (data.yaml), all
+# with 63-character names, take about 223 KB of it (tests/lambdas/pipeline/test_limits.py measures it).
+MAX_SOURCES = 8
+MAX_SOURCE_NAME = 63  # like a field name; also a key segment and part of the run ledger's counter names
 
 # Commercial regions whose CloudFormation has all four AWS::Comprehend model and endpoint types
 # (cfn-lint's provider schemas; eu-west-1, for one, has only DocumentClassifier).
@@ -59,7 +67,7 @@ _PROJECT = worded(
 )
 _PREFIX = worded(
     r"^[a-z][a-z0-9-]*[a-z0-9]$",
-    "must be lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen",
+    "must be 2 or more lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen",
 )
 _SOURCE_NAME = worded(r"^[a-z0-9_]+$", "must be lowercase letters, digits and underscores")
 
@@ -147,7 +155,13 @@ class KitConfig(StrictModel):
     stage: Literal["dev", "prod", "all"] = Field(
         "dev", description="Stage to synthesize: dev, prod, or all configured."
     )
-    usecase: str = Field("customer-retention", pattern=_ID, description="Folder under usecases/ to deploy.")
+    usecase: str = Field(
+        "customer-retention",
+        pattern=_ID,
+        max_length=MAX_USECASE_ID,
+        description="Folder under usecases/ to deploy (the use case's id: at most 30 characters, so that the "
+        "default prefix <project>-<usecase> can fit 34).",
+    )
     alarm_email: str | None = Field(
         None,
         pattern=_EMAIL,
@@ -166,6 +180,18 @@ class KitConfig(StrictModel):
         f"longer than {MAX_PREFIX} characters.",
     )
     features: Features = Field(default_factory=Features, description="Optional stacks on or off.")
+    powertools_layer: Literal["ssm", "arn"] = Field(
+        "ssm",
+        description="Where functions get the Powertools layer: `ssm`, the public SSM parameter of the pinned "
+        "release resolved at deploy time (the parameter must exist in the region: `make deploy` checks it), or "
+        "`arn`, the published layer ARN of `powertools_layer_version` (docs/deploy.md).",
+    )
+    powertools_layer_version: int | None = Field(
+        None,
+        ge=1,
+        description="With `powertools_layer=arn`: the layer version of the pinned aws-lambda-powertools release "
+        "(the number at the end of the layer ARN the release's SSM parameter holds; docs/deploy.md).",
+    )
 
     @property
     def name_prefix(self) -> str:
@@ -184,6 +210,18 @@ class KitConfig(StrictModel):
                     f"the default '{self.name_prefix}' (<project>-<usecase>) is {len(self.name_prefix)} characters, "
                     f"over {MAX_PREFIX}: set a shorter one with -c prefix=...",
                 )
+            )
+        if self.powertools_layer == "arn" and self.powertools_layer_version is None:
+            problems.append(
+                (
+                    "powertools_layer_version",
+                    "required with powertools_layer=arn: the layer version of the pinned Powertools release "
+                    "(see docs/deploy.md)",
+                )
+            )
+        if self.powertools_layer == "ssm" and self.powertools_layer_version is not None:
+            problems.append(
+                ("powertools_layer_version", "only used with powertools_layer=arn (the ssm source pins the release)")
             )
         supported = ", ".join(sorted(CUSTOM_SAFETY_MODEL_REGIONS))
         for stage, environment in sorted(self.environments.items()):
@@ -260,7 +298,12 @@ class Ideation(StrictModel):
 
 
 class DataSource(StrictModel):
-    name: str = Field(pattern=_SOURCE_NAME, description="Source id; also its prefix in the raw bucket.")
+    name: str = Field(
+        pattern=_SOURCE_NAME,
+        max_length=MAX_SOURCE_NAME,
+        description="Source id; also its prefix in the raw bucket (at most 63 characters, like a field name: it "
+        "names the source's counters in the run ledger and its figures in the run's assessment).",
+    )
     description: str = Field(min_length=10, description="What one record is.")
     format: Literal["jsonl", "csv", "text"] = Field(description="File format of the source.")
     contains_pii: bool = Field(description="Whether records carry PII that must be redacted.")
@@ -268,7 +311,12 @@ class DataSource(StrictModel):
 
 class DataDescription(StrictModel):
     description: str = Field(min_length=10, description="What data the use case needs and why.")
-    sources: list[DataSource] = Field(min_length=1, description="Each dataset the use case reads.")
+    sources: list[DataSource] = Field(
+        min_length=1,
+        max_length=MAX_SOURCES,
+        description="Each dataset the use case reads. At most 8: the run's assessment lists every optional field "
+        "of every source and travels in the Step Functions state (256 KB); 8 sources of 100 fields fit.",
+    )
 
 
 class Models(StrictModel):
@@ -300,7 +348,12 @@ class SuccessMetric(StrictModel):
 class UseCase(StrictModel):
     """One idea on the register and what it needs from every later stage."""
 
-    id: str = Field(pattern=_ID, description="Equals the folder name under usecases/.")
+    id: str = Field(
+        pattern=_ID,
+        max_length=MAX_USECASE_ID,
+        description="Equals the folder name under usecases/. At most 30 characters: it starts the default name "
+        "prefix <project>-<usecase> (at most 34), and the shortest project takes 4 of them.",
+    )
     title: str = Field(min_length=3, description="Short name used in stack descriptions and dashboards.")
     owner: str = Field(min_length=2, description="Team accountable for the use case.")
     ideation: Ideation = Field(description="The idea in one of the seed templates.")
@@ -385,6 +438,11 @@ def _reason(error: ErrorDetails) -> str:
     if error["type"] == "string_pattern_mismatch":
         pattern = str((error.get("ctx") or {}).get("pattern", ""))
         return PATTERN_WORDS.get(pattern, f"does not have the expected form ({pattern})")
+    if error["type"] in ("string_too_long", "too_long"):  # a documented maximum (see the field's description)
+        unit = "characters" if error["type"] == "string_too_long" else "items"
+        value = error.get("input")
+        given = f" (it has {len(value)})" if isinstance(value, str | list | dict) else ""
+        return f"must have at most {(error.get('ctx') or {}).get('max_length')} {unit}{given}"
     reason = str(error["msg"]).removeprefix("Value error, ")
     return reason.replace("Input should be", "must be", 1).replace("input should be", "must be", 1)
 

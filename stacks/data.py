@@ -36,10 +36,13 @@ from stacks.common.kit_function import KitFunction
 from stacks.common.kms_key import KitKey
 from stacks.common.nag import acknowledge, acknowledge_all, acknowledge_role_policy, each_pack, iam5_resource_finding
 from stacks.common.object_map import ObjectMap
+from stacks.common.settings_layer import SettingsLayer
 from stacks.common.stage_policy import StagePolicy
 from stacks.data_config import FUNCTION_SECTIONS, DataSettings
 
 DATASET_PUBLISHED = "DatasetPublished"
+# Where Step Functions log groups go (see `_state_machine`); the stage's name prefix keeps them unique.
+VENDED_LOGS_STATES = "/aws/vendedlogs/states/"
 READY_PATTERN = "datasets/*/_READY"
 # Prefixes inside the buckets (see lambdas/pipeline/keys.py for the full layout).
 DATASETS = "datasets/"
@@ -80,7 +83,8 @@ class DataProps:
 
 class DataStack(cdk.Stack):
     """Exposes `curated` (SecureBucket) with `records_prefix` and `knowledge_prefix` (the only prefix a knowledge
-    base should read), `event_bus`, `event_source`, `event_detail_type`, `state_machine`."""
+    base should read), `event_bus`, `event_source`, `event_detail_type`, `state_machine`, and `settings_layer`
+    (each pipeline function's slice of data.yaml as /opt/settings/<step>.json)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: DataProps, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
@@ -255,13 +259,21 @@ class DataStack(cdk.Stack):
             },
         }
         sizes = {"validate": (1769, 300), "redact": (1024, 600), "profile": (1024, 300), "publish": (1024, 300)}
+        # data.yaml grows with the use case (a schema per source, the PII policy, the bias profile): each step's
+        # slice travels as /opt/settings/<step>.json in one layer, not in the 4 KB environment.
+        self.settings_layer = SettingsLayer(
+            self,
+            "PipelineSettings",
+            files={step: props.settings.runtime(sections) for step, sections in FUNCTION_SECTIONS.items()},
+            description=f"{props.name_prefix}: data pipeline settings from data.yaml, one file per step",
+        )
         functions: dict[str, KitFunction] = {}
         for step, description in descriptions.items():
             env = dict(environment.get(step, {}))
             if step in TABLE_ACTIONS:
                 env["LEDGER_TABLE"] = self.ledger.table_name
             if step in FUNCTION_SECTIONS:
-                env["PIPELINE_SETTINGS"] = props.settings.runtime_json(FUNCTION_SECTIONS[step])
+                env.update(self.settings_layer.environment(step))
             memory, timeout = sizes.get(step, (512, 60))
             functions[step] = KitFunction(
                 self,
@@ -275,6 +287,7 @@ class DataStack(cdk.Stack):
                 environment=env,
                 memory_size=memory,
                 timeout=cdk.Duration.seconds(timeout),
+                layers=[self.settings_layer.layer] if step in FUNCTION_SECTIONS else (),
             )
         return functions
 
@@ -480,9 +493,13 @@ class DataStack(cdk.Stack):
                 .next(sfn.Succeed(self, "Published"))
             )
         )
+        # Step Functions adds each destination log group to the account's CloudWatch Logs resource policy,
+        # which is capped at 5,120 characters; names under /aws/vendedlogs/ are covered without growing it
+        # (Step Functions Developer Guide, "Avoiding CloudWatch Logs resource policy size restrictions").
         log_group = logs.LogGroup(
             self,
             "PipelineLogs",
+            log_group_name=f"{VENDED_LOGS_STATES}{self._props.name_prefix}-data-pipeline",
             encryption_key=self._props.key.key,
             retention=self._props.stage.log_retention,
             removal_policy=self._props.stage.removal_policy,

@@ -5,15 +5,20 @@ file says what a valid record of each source is (fields, types, sizes), what hap
 type (mask, drop or salted hash), which group fields the bias profile compares with which reference
 distribution, and the thresholds that turn the profile into PASS, WARN or FAIL.
 
-`DataSettings.runtime()` is the plain-JSON form the pipeline Lambdas receive in their environment;
+`DataSettings.runtime()` is the plain-JSON form the pipeline Lambdas receive: one file per function in
+the Data stack's settings layer (stacks/common/settings_layer.py), not the 4 KB environment;
 lambdas/pipeline/settings.py parses it, and tests/stacks/test_data.py proves the two agree.
+
+Maxima that follow from limits elsewhere are stated on the fields (and so in the generated reference in
+docs/data.md): fields per source and name lengths (the run's assessment in the 256 KB Step Functions
+state, see `MAX_SOURCES` in stacks/config.py), and the counters one object adds to the run ledger.
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
+import typing
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,6 +26,8 @@ from pydantic import Field, ValidationError, model_validator
 
 from stacks.comprehend_types import PiiEntityType
 from stacks.config import (
+    MAX_SOURCE_NAME,
+    MAX_SOURCES,
     USECASES_DIR,
     ConfigError,
     StrictModel,
@@ -32,8 +39,14 @@ from stacks.config import (
 
 DATA_FILE = "data.yaml"
 
-# Lambda allows 4 KB for all environment variables together; the settings share it with a few names.
-MAX_RUNTIME_SETTINGS_BYTES = 3200
+# 8 sources (MAX_SOURCES) of 100 fields keep the run's assessment within the Step Functions state (256 KB).
+MAX_FIELDS_PER_SOURCE = 100
+# One object's counts are added to the run ledger in one DynamoDB update of at most this many counters
+# (lambdas/pipeline/ledger.py MAX_COUNTERS; its 4 KB update-expression limit).
+MAX_LEDGER_COUNTERS = 250
+# Counters every object of a source adds: objects, records_in, quarantined, passed, objects_quarantined,
+# valid|<source> and pii_records|<source> (lambdas/pipeline/profile.py `object_counts`).
+FIXED_COUNTERS = 7
 # What the functions may receive; each gets only the sections it uses.
 RUNTIME_SECTIONS = ("limits", "pii", "sources", "profile", "monitoring")
 FUNCTION_SECTIONS: dict[str, tuple[str, ...]] = {
@@ -53,13 +66,14 @@ PiiLanguage = Literal["en", "es"]
 # DetectPiiEntities rejects documents over 100 KB of UTF-8.
 COMPREHEND_MAX_BYTES = 100_000
 _NAME = r"^[a-z][a-z0-9_]{0,62}$"
+PII_ENTITY_TYPES = len(typing.get_args(PiiEntityType))
 
 
 class FieldSpec(StrictModel):
     """One field of a structured record."""
 
-    type: FieldType
-    required: bool = False
+    type: FieldType = Field(description="string, integer, number, boolean, date (ISO 8601) or datetime.")
+    required: bool = Field(False, description="A record without it is quarantined; optional fields are profiled.")
     max_length: int | None = Field(None, ge=1, description="Strings: maximum length in characters.")
     minimum: float | None = Field(None, description="Numbers: smallest allowed value.")
     maximum: float | None = Field(None, description="Numbers: largest allowed value.")
@@ -93,8 +107,13 @@ KNOWLEDGE_RENDERINGS: dict[str, tuple[str, ...]] = {
 class SourceSpec(StrictModel):
     """Schema of one source. Text sources are whole documents, scanned for PII; they have no fields."""
 
-    format: Literal["jsonl", "csv", "text"]
-    fields: dict[str, FieldSpec] = Field(default_factory=dict)
+    format: Literal["jsonl", "csv", "text"] = Field(description="Must equal the format in usecase.yaml.")
+    fields: dict[str, FieldSpec] = Field(
+        default_factory=dict,
+        max_length=MAX_FIELDS_PER_SOURCE,
+        description="Field name (lowercase letters, digits and _, at most 63) -> its spec. At most 100 per source: "
+        "the run's assessment lists every optional field and travels in the Step Functions state (256 KB).",
+    )
     knowledge: Literal["native", "markdown", "csv", "none"] = Field(
         "native",
         description="How the source reaches the knowledge base: native (text and CSV as they are), markdown "
@@ -133,11 +152,15 @@ class Limits(StrictModel):
 
 
 class PiiSettings(StrictModel):
-    language: PiiLanguage = "en"
-    min_score: float = Field(0.5, ge=0, le=1)
-    chunk_bytes: int = Field(90_000, ge=1_000, le=COMPREHEND_MAX_BYTES, description="UTF-8 bytes per request.")
-    default_action: PiiAction = "mask"
-    actions: dict[PiiEntityType, PiiAction] = Field(default_factory=dict)
+    language: PiiLanguage = Field("en", description="Language of the text DetectPiiEntities reads.")
+    min_score: float = Field(0.5, ge=0, le=1, description="Entities Comprehend scores lower are not PII.")
+    chunk_bytes: int = Field(
+        90_000, ge=1_000, le=COMPREHEND_MAX_BYTES, description="UTF-8 bytes per request (Comprehend takes 100 KB)."
+    )
+    default_action: PiiAction = Field("mask", description="For entity types `actions` does not list.")
+    actions: dict[PiiEntityType, PiiAction] = Field(
+        default_factory=dict, description="Comprehend entity type -> mask, drop (the field) or hash (salted HMAC)."
+    )
 
 
 class GroupSpec(StrictModel):
@@ -153,15 +176,15 @@ class GroupSpec(StrictModel):
 
 
 class Outcome(StrictModel):
-    field: str
+    field: str = Field(description="A non-PII field of the profiled source.")
     positive: bool | int | str = Field(description="The outcome value counted as the favourable one.")
 
 
 class BelowBand(StrictModel):
     """WARN below ``warn_below``; FAIL below ``fail_below`` (omit to never fail on this figure)."""
 
-    warn_below: float
-    fail_below: float | None = None
+    warn_below: float = Field(description="WARN below this value.")
+    fail_below: float | None = Field(None, description="FAIL below this value (omit: never FAIL).")
 
     @model_validator(mode="after")
     def _ordered(self) -> BelowBand:
@@ -173,8 +196,8 @@ class BelowBand(StrictModel):
 class AboveBand(StrictModel):
     """WARN above ``warn_above``; FAIL above ``fail_above`` (omit to never fail on this figure)."""
 
-    warn_above: float
-    fail_above: float | None = None
+    warn_above: float = Field(description="WARN above this value.")
+    fail_above: float | None = Field(None, description="FAIL above this value (omit: never FAIL).")
 
     @model_validator(mode="after")
     def _ordered(self) -> AboveBand:
@@ -184,19 +207,32 @@ class AboveBand(StrictModel):
 
 
 class Thresholds(StrictModel):
-    chi_square_p: BelowBand = Field(default_factory=lambda: BelowBand(warn_below=0.01))
-    psi: AboveBand = Field(default_factory=lambda: AboveBand(warn_above=0.1, fail_above=0.25))
-    parity_difference: AboveBand = Field(default_factory=lambda: AboveBand(warn_above=0.1, fail_above=0.2))
-    disparate_impact: BelowBand = Field(default_factory=lambda: BelowBand(warn_below=0.8, fail_below=0.6))
-    missing_rate: AboveBand = Field(default_factory=lambda: AboveBand(warn_above=0.05, fail_above=0.2))
+    chi_square_p: BelowBand = Field(
+        default_factory=lambda: BelowBand(warn_below=0.01), description="Chi-square p-value of groups vs reference."
+    )
+    psi: AboveBand = Field(
+        default_factory=lambda: AboveBand(warn_above=0.1, fail_above=0.25), description="Population stability index."
+    )
+    parity_difference: AboveBand = Field(
+        default_factory=lambda: AboveBand(warn_above=0.1, fail_above=0.2),
+        description="Demographic-parity difference of the outcome rate.",
+    )
+    disparate_impact: BelowBand = Field(
+        default_factory=lambda: BelowBand(warn_below=0.8, fail_below=0.6),
+        description="Disparate-impact ratio of the outcome rate.",
+    )
+    missing_rate: AboveBand = Field(
+        default_factory=lambda: AboveBand(warn_above=0.05, fail_above=0.2),
+        description="Share of records without an optional field, every source.",
+    )
 
 
 class ProfileSpec(StrictModel):
-    source: str
-    outcome: Outcome | None = None
-    min_records: int = Field(30, ge=1)
-    groups: dict[str, GroupSpec] = Field(min_length=1)
-    thresholds: Thresholds = Field(default_factory=Thresholds)
+    source: str = Field(description="The source whose records the bias profile compares.")
+    outcome: Outcome | None = Field(None, description="The favourable outcome, for parity per group.")
+    min_records: int = Field(30, ge=1, description="Fewer records in a group field: reported, only WARN.")
+    groups: dict[str, GroupSpec] = Field(min_length=1, description="Group field -> its reference distribution.")
+    thresholds: Thresholds = Field(default_factory=Thresholds, description="When a figure is WARN or FAIL.")
 
 
 class Monitoring(StrictModel):
@@ -207,17 +243,31 @@ class DataSettings(StrictModel):
     """Everything the data-evaluation stage needs from a use case."""
 
     map_concurrency: int = Field(20, ge=1, le=10_000, description="Distributed Map MaxConcurrency.")
-    limits: Limits = Field(default_factory=Limits)
-    pii: PiiSettings = Field(default_factory=PiiSettings)
-    sources: dict[str, SourceSpec] = Field(min_length=1)
-    profile: ProfileSpec | None = None
-    monitoring: Monitoring = Field(default_factory=Monitoring)
+    limits: Limits = Field(default_factory=Limits, description="Sizes past which input is quarantined.")
+    pii: PiiSettings = Field(default_factory=PiiSettings, description="How PII is found and what happens to it.")
+    sources: dict[str, SourceSpec] = Field(
+        min_length=1,
+        max_length=MAX_SOURCES,
+        description="Source name -> its schema; exactly the sources of usecase.yaml (at most 8, same formats).",
+    )
+    profile: ProfileSpec | None = Field(None, description="The bias profile; omit for none.")
+    monitoring: Monitoring = Field(default_factory=Monitoring, description="Alarm thresholds.")
 
     @model_validator(mode="after")
     def _profile_refers_to_real_fields(self) -> DataSettings:
         for name in self.sources:
-            if not _matches(r"^[a-z0-9_]+$", name):
-                raise ValueError(f"source name '{name}' must match ^[a-z0-9_]+$")
+            if not _matches(r"^[a-z0-9_]+$", name) or len(name) > MAX_SOURCE_NAME:
+                raise ValueError(
+                    f"source name '{name}' must match ^[a-z0-9_]+$ and have at most {MAX_SOURCE_NAME} characters"
+                )
+        for name in self.sources:
+            counters = self.ledger_counters(name)
+            if counters > MAX_LEDGER_COUNTERS:
+                raise ValueError(
+                    f"an object of source '{name}' could add {counters} counters to the run ledger (7, one per "
+                    f"optional field, {PII_ENTITY_TYPES} PII types and the profile's groups), over the "
+                    f"{MAX_LEDGER_COUNTERS} one update takes: make fields required, or profile fewer groups or values"
+                )
         if self.profile is None:
             return self
         source = self.sources.get(self.profile.source)
@@ -241,17 +291,24 @@ class DataSettings(StrictModel):
                 )
         return self
 
+    def ledger_counters(self, source: str) -> int:
+        """The most counters one object of ``source`` adds to the run ledger (lambdas/pipeline/profile.py)."""
+        spec = self.sources[source]
+        optional = sum(1 for field in spec.fields.values() if not field.required)
+        counters = FIXED_COUNTERS + optional + PII_ENTITY_TYPES
+        if self.profile is not None and self.profile.source == source:
+            per_value = 2 if self.profile.outcome is not None else 1  # group|... and positive|...
+            # Each reference value, (other) and (missing).
+            counters += sum((len(group.reference) + 2) * per_value for group in self.profile.groups.values())
+        return counters
+
     def runtime(self, sections: tuple[str, ...] = RUNTIME_SECTIONS) -> dict[str, Any]:
-        """The plain-JSON settings a pipeline function receives (PIPELINE_SETTINGS), only ``sections``."""
+        """The plain-JSON settings a pipeline function receives (its file in the settings layer), only ``sections``."""
         unknown = set(sections) - set(RUNTIME_SECTIONS)
         if unknown:
             raise ValueError(f"unknown settings sections {sorted(unknown)}")
         dumped = self.model_dump(mode="json", include=set(sections), exclude_none=True)
         return {section: dumped.get(section) for section in sections}  # a use case may have no profile
-
-    def runtime_json(self, sections: tuple[str, ...] = RUNTIME_SECTIONS) -> str:
-        # Field order is kept (not sorted): it is the column order of curated CSV objects.
-        return json.dumps(self.runtime(sections), separators=(",", ":"))
 
 
 def _matches(pattern: str, value: str) -> bool:
@@ -278,13 +335,4 @@ def load_data_settings(usecase: UseCase, root: Path = USECASES_DIR) -> DataSetti
             raise ConfigError(source, f"sources.{name}.format", f"'{configured[name]}' but usecase.yaml says '{fmt}'")
     for name in configured.keys() - declared.keys():
         raise ConfigError(source, f"sources.{name}", "not a data source of the use case (usecase.yaml data.sources)")
-    for function, sections in FUNCTION_SECTIONS.items():
-        size = len(settings.runtime_json(sections).encode())
-        if size > MAX_RUNTIME_SETTINGS_BYTES:
-            raise ConfigError(
-                source,
-                "+".join(sections),
-                f"the {function} function's settings take {size} bytes as JSON; "
-                f"a Lambda environment leaves {MAX_RUNTIME_SETTINGS_BYTES}",
-            )
     return settings

@@ -7,6 +7,10 @@ report and fails itself: whatever wrapper runs the app, an unacknowledged findin
 
 The app synthesizes into a staging folder next to the output folder and moves the result in only
 when the gate passes, so a failed synth leaves no half-written assembly and the last good one stays.
+
+After the nag gate, the same staged templates go through the deploy-time limits check
+(stacks/limits.py: environment sizes, names, definition and template sizes, resource counts), which
+fails with `LimitsError`, one line per problem; nothing is published then either.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+
+from stacks.limits import check_limits
 
 NAG_PACKS = ("AwsSolutions", "NIST.800.53.R5", "HIPAA.Security", "Serverless")
 REPORT_FILE = "validation-report.json"
@@ -105,8 +111,10 @@ def publish(staging: Path, outdir: Path) -> None:
 
 
 def gated_synth(synthesize: Callable[[Path], None], outdir: Path) -> None:
-    """Run ``synthesize(folder)``, check the gate, and only then publish the assembly to ``outdir``."""
+    """Run ``synthesize(folder)``, check the nag gate and the deploy-time limits, and only then publish the
+    assembly to ``outdir`` (`NagGateError` or `LimitsError` otherwise)."""
     with staging_folder(outdir) as staging:
         synthesize(staging)
         check_gate(staging)
+        check_limits(staging)
         publish(staging, outdir)

@@ -57,10 +57,11 @@ class Synth:
         return cdk.assertions.Template.from_json(self.templates[stack_name])
 
 
-def synthesize(outdir: Path, **context: Any) -> Synth:
-    """Build the app as `cdk synth` does (cdk.json context plus ``context``) into ``outdir``."""
+def synthesize(outdir: Path, root: Path = USECASES_DIR, /, **context: Any) -> Synth:
+    """Build the app as `cdk synth` does (cdk.json context plus ``context``, use cases from ``root``) into
+    ``outdir``."""
     app = cdk.App(outdir=str(outdir), context=cdk_json_context(**context))
-    build_app(app)
+    build_app(app, root)
     assembly = app.synth()
     templates = {
         stack.stack_name: json.loads(Path(stack.template_full_path).read_text())

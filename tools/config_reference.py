@@ -1,7 +1,9 @@
-"""Generate the README's configuration reference from the pydantic models, so it cannot drift.
+"""Generate the configuration and limits references from the models and the limits registry, so they cannot drift.
 
-`python -m tools.config_reference` rewrites the block between the markers in README.md;
-`--check` exits non-zero when README.md is stale (the test suite runs the same comparison).
+`python -m tools.config_reference` rewrites the block between the markers of each page: README.md (cdk.json
+context and usecase.yaml), docs/data.md (data.yaml) and docs/limits.md (the deploy-time limits checked at
+synth and the longest value of each token); `--check` exits non-zero when a page is stale (the test suite
+runs the same comparison).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ import argparse
 import sys
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,19 +20,25 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
-from stacks.config import PATTERN_WORDS, KitConfig, UseCase
+from stacks.config import PATTERN_WORDS, KitConfig, Stage, UseCase
+from stacks.data_config import DataSettings
+from stacks.limits import rules_table, tokens_table
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
 START, END = "<!-- config-reference:start -->", "<!-- config-reference:end -->"
+MAX_LITERALS = 8  # a longer list of allowed values is summarized in the type column
 
 
 def _type_name(annotation: Any) -> str:
     origin = typing.get_origin(annotation)
     args = typing.get_args(annotation)
     if origin is typing.Literal:
-        return " \\| ".join(f"`{a}`" for a in args)
+        many = len(args) > MAX_LITERALS
+        return f"`{args[0]}` ... ({len(args)} names)" if many else " \\| ".join(f"`{a}`" for a in args)
     if origin in (typing.Union, types.UnionType):
-        return " \\| ".join(_type_name(a) for a in args if a is not type(None)) + " (optional)"
+        optional = " (optional)" if type(None) in args else ""
+        return " \\| ".join(_type_name(a) for a in args if a is not type(None)) + optional
     if origin is typing.Annotated:
         return _type_name(args[0])
     if origin in (list, dict):
@@ -78,14 +87,21 @@ def model_table(model: type[BaseModel], prefix: str = "") -> list[str]:
         meaning = f"{description}{_constraints(field)}"
         rows.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {meaning} |")
         container = typing.get_origin(field.annotation)
-        sub_prefix = f"{key}.<stage>." if container is dict else f"{key}[]." if container is list else f"{key}."
+        if container is dict:
+            placeholder = "<stage>" if typing.get_args(field.annotation)[0] == Stage else "<name>"
+            sub_prefix = f"{key}.{placeholder}."
+        else:
+            sub_prefix = f"{key}[]." if container is list else f"{key}."
         for sub in _nested_models(field.annotation):
             rows.extend(model_table(sub, sub_prefix))
     return rows
 
 
+HEADER = ["| key | type | default | meaning |", "|---|---|---|---|"]
+
+
 def render() -> str:
-    header = ["| key | type | default | meaning |", "|---|---|---|---|"]
+    header = HEADER
     return "\n".join(
         [
             START,
@@ -105,28 +121,72 @@ def render() -> str:
     )
 
 
-def rewrite(text: str) -> str:
-    before, _, rest = text.partition(START)
-    _, _, after = rest.partition(END)
-    return before + render() + after
+def render_data() -> str:
+    """docs/data.md: every key of usecases/<id>/data.yaml."""
+    block = [
+        "<!-- data-reference:start -->",
+        "",
+        *HEADER,
+        *model_table(DataSettings),
+        "",
+        "<!-- data-reference:end -->",
+    ]
+    return "\n".join(block)
+
+
+def render_limits() -> str:
+    """docs/limits.md: the registry of stacks/limits.py and its token estimates."""
+    return "\n".join(
+        [
+            "<!-- limits-reference:start -->",
+            "",
+            "#### Limits checked on every synthesized template",
+            "",
+            *rules_table(),
+            "",
+            "#### Longest resolved value of each token",
+            "",
+            *tokens_table(),
+            "",
+            "<!-- limits-reference:end -->",
+        ]
+    )
+
+
+# Each page and the block of it that is generated: (path, start marker, end marker, renderer).
+PAGES: list[tuple[Path, str, str, Callable[[], str]]] = [
+    (README, START, END, render),
+    (ROOT / "docs" / "data.md", "<!-- data-reference:start -->", "<!-- data-reference:end -->", render_data),
+    (ROOT / "docs" / "limits.md", "<!-- limits-reference:start -->", "<!-- limits-reference:end -->", render_limits),
+]
+
+
+def rewrite(text: str, start: str = START, end: str = END, renderer: Callable[[], str] = render) -> str:
+    before, _, rest = text.partition(start)
+    _, _, after = rest.partition(end)
+    return before + renderer() + after
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description="Regenerate the configuration reference in README.md")
-    parser.add_argument("--check", action="store_true", help="fail if README.md is not up to date")
+    parser = argparse.ArgumentParser(description="Regenerate the configuration and limits references")
+    parser.add_argument("--check", action="store_true", help="fail if a generated reference is not up to date")
     args = parser.parse_args(argv)
-    current = README.read_text(encoding="utf-8")
-    if START not in current or END not in current:
-        print(f"README.md lacks the {START} ... {END} markers", file=sys.stderr)
-        return 1
-    updated = rewrite(current)
-    if args.check:
-        if updated != current:
-            print("README.md configuration reference is stale: run `make docs`", file=sys.stderr)
+    stale = 0
+    for page, start, end, renderer in PAGES:
+        name = page.relative_to(ROOT)
+        current = page.read_text(encoding="utf-8")
+        if start not in current or end not in current:
+            print(f"{name} lacks the {start} ... {end} markers", file=sys.stderr)
             return 1
-        return 0
-    README.write_text(updated, encoding="utf-8")
-    return 0
+        updated = rewrite(current, start, end, renderer)
+        if updated == current:
+            continue
+        if args.check:
+            print(f"{name}: the generated reference is stale: run `make docs`", file=sys.stderr)
+            stale += 1
+        else:
+            page.write_text(updated, encoding="utf-8")
+    return 1 if stale else 0
 
 
 if __name__ == "__main__":

@@ -6,9 +6,10 @@ import os
 from functools import cache
 
 from common.clients import client
+from common.settings_file import SETTINGS_FILE_ENV, SETTINGS_SHA256_ENV, settings_path
 
 from pipeline.ledger import Claims, Ledger
-from pipeline.settings import PipelineSettings, settings_from_json
+from pipeline.settings import PipelineSettings, settings_from_file
 from pipeline.storage import Storage
 
 
@@ -20,7 +21,8 @@ def env(name: str) -> str:
 
 
 def settings() -> PipelineSettings:
-    return settings_from_json(env("PIPELINE_SETTINGS"))
+    """This function's slice of data.yaml, from the stack's settings layer (verified against its SHA-256)."""
+    return settings_from_file(settings_path(env(SETTINGS_FILE_ENV)), env(SETTINGS_SHA256_ENV))
 
 
 def storage() -> Storage:

@@ -1,8 +1,10 @@
-"""Runtime settings of the pipeline, parsed from the PIPELINE_SETTINGS JSON the stack puts in the environment.
+"""Runtime settings of the pipeline, parsed from the JSON file the Data stack's settings layer holds.
 
-stacks/data_config.py validates usecases/<id>/data.yaml at synth time and hands each function only the
-sections it uses; this module turns that JSON into frozen dataclasses. Every section is optional here so
-a function can be given just its slice; using a section a function was not given raises a clear error.
+stacks/data_config.py validates usecases/<id>/data.yaml at synth time and writes each function only the
+sections it uses, as /opt/settings/<step>.json in the stack's settings layer (stacks/common/
+settings_layer.py; the environment names the file and its SHA-256); this module turns that JSON into
+frozen dataclasses. Every section is optional here so a function can be given just its slice; using a
+section a function was not given raises a clear error.
 """
 
 from __future__ import annotations
@@ -11,7 +13,10 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import cache
+from pathlib import Path
 from typing import Any, Literal, cast
+
+from common.settings_file import read_settings_file
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 Format = Literal["jsonl", "csv", "text"]
@@ -226,6 +231,6 @@ def parse_settings(raw: Mapping[str, Any]) -> PipelineSettings:
 
 
 @cache
-def settings_from_json(value: str) -> PipelineSettings:
-    """Parse PIPELINE_SETTINGS once per container (cached by its text)."""
-    return parse_settings(json.loads(value))
+def settings_from_file(path: Path, sha256: str) -> PipelineSettings:
+    """Read, verify and parse a function's settings file once per container."""
+    return parse_settings(json.loads(read_settings_file(path, sha256)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -27,7 +27,8 @@ class KitFunction(Construct):
     """Python 3.13 on arm64 with the Powertools layer, X-Ray, its own encrypted log group and role.
 
     The role starts with only what the function needs to log and trace; stacks add the rest with
-    the `grant_*` methods of the resources it touches.
+    the `grant_*` methods of the resources it touches. ``layers`` come after Powertools' (a stack's
+    `SettingsLayer`, for one: settings too large for the 4 KB environment).
     """
 
     def __init__(
@@ -46,6 +47,7 @@ class KitFunction(Construct):
         timeout: cdk.Duration | None = None,
         reserved_concurrency: int | None = None,
         dead_letter_queue: bool = False,
+        layers: Sequence[lambda_.ILayerVersion] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self.log_group = logs.LogGroup(
@@ -75,7 +77,7 @@ class KitFunction(Construct):
             handler=handler,
             code=lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=_ASSET_EXCLUDES),
             description=description,
-            layers=[powertools_layer(self)],
+            layers=[powertools_layer(self, stage.powertools), *layers],
             tracing=lambda_.Tracing.ACTIVE,
             role=self.role,
             log_group=self.log_group,

@@ -2,7 +2,8 @@
 
 The definition is the one in the synthesized template (its Fn::Join resolved to the buckets, table and
 functions created in moto); every Lambda task is dispatched in-process to the real handler with that
-function's synthesized environment; Comprehend is answered by the model-checked `PiiResponder`.
+function's synthesized environment and its settings from the synthesized settings layer (as /opt/settings);
+Comprehend is answered by the model-checked `PiiResponder`.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import Any
 import boto3
 import pytest
 from common.clients import client
+from common.settings_file import SETTINGS_DIR_ENV
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from pipeline import keys, runtime
@@ -175,6 +177,8 @@ def pipeline(monkeypatch_module) -> Iterator[dict[str, Any]]:
 
         monkeypatch_module.setattr(LambdaSimpleBackend, "invoke", invoke)
         monkeypatch_module.setattr(runtime, "env", dispatcher.env)
+        # The functions read their settings from the synthesized settings layer, as from /opt/settings.
+        monkeypatch_module.setenv(SETTINGS_DIR_ENV, str(synth.settings_folder))
         comprehend = client("comprehend")
         responder = PiiResponder(refuse=lambda text: "comment-005 marker" in text).install(comprehend)
         raw = deployment.bucket("Raw")

@@ -214,7 +214,8 @@ def test_every_error_of_a_file_is_reported_one_line_each(tmp_path):
         (
             {"colour": "blue"},
             "colour",
-            "unknown field (known: alarm_email, environments, features, prefix, project, stage, usecase)",
+            "unknown field (known: alarm_email, environments, features, powertools_layer, powertools_layer_version, "
+            "prefix, project, stage, usecase)",
         ),
     ],
 )
@@ -401,3 +402,14 @@ def test_the_readme_error_examples_are_what_the_kit_prints(tmp_path):
         kit_config_from_context(cdk_json_context(**{"environments.prod.account": "12345"}))
     printed.append(f"config error: {raised.value}")
     assert printed == shown
+
+
+def test_only_the_selected_stages_regions_are_checked(tmp_path):
+    """prod pinned where the embedding model is not offered: a dev-only synth is fine, stage=all is not."""
+    pinned = {"environments.prod.region": "ap-southeast-1"}
+    dev_only = kit_config_from_context(cdk_json_context(**pinned))
+    assert validate_usecase(dev_only)[1] == []
+    with pytest.raises(ConfigError) as raised:
+        validate_usecase(kit_config_from_context(cdk_json_context(stage="all", **pinned)))
+    assert raised.value.field == "models.embedding"
+    assert "ap-southeast-1" in raised.value.reason

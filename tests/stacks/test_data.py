@@ -8,11 +8,11 @@ from typing import Any
 
 import pytest
 import yaml
-from pipeline.settings import parse_settings
+from pipeline.settings import settings_from_file
 
-from stacks.config import USECASES_DIR, ConfigError, load_usecase
-from stacks.data_config import FUNCTION_SECTIONS, load_data_settings
-from tests.lambdas.pipeline.harness import data_settings, synth_data_stack
+from stacks.config import MAX_SOURCE_NAME, USECASES_DIR, ConfigError, load_usecase
+from stacks.data_config import FUNCTION_SECTIONS, MAX_FIELDS_PER_SOURCE, MAX_LEDGER_COUNTERS, load_data_settings
+from tests.lambdas.pipeline.harness import data_settings, settings_layer_id, synth_data_stack
 from tools.iam_check import check, load_allowlist
 
 
@@ -209,7 +209,8 @@ def test_reads_and_writes_on_raw_and_curated_go_to_an_encrypted_validated_trail(
         for s in key["Properties"]["KeyPolicy"]["Statement"]
         if s.get("Principal") == {"Service": "cloudtrail.amazonaws.com"}
     ]
-    assert sorted(s["Action"] for s in cloudtrail) == ["kms:DescribeKey", "kms:GenerateDataKey"]
+    # Decrypt: the trail bucket has an S3 Bucket Key (CloudTrail's KMS guide; tests/stacks/test_deploy_traps.py).
+    assert sorted(s["Action"] for s in cloudtrail) == ["kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey"]
     assert all(
         render(s["Condition"]["StringEquals"]["aws:SourceArn"]).endswith(":trail/journey-dev-data-audit")
         for s in cloudtrail
@@ -308,23 +309,38 @@ def test_alarms_cover_failed_runs_quarantine_rate_and_bias_fail(data):
     assert all(a["AlarmActions"] and a["OKActions"] for a in alarms.values())
 
 
-def test_each_function_gets_exactly_its_settings_sections_and_they_parse(data):
+def test_each_function_gets_exactly_its_settings_sections_from_the_layer_and_they_parse(synth, data):
+    """The settings travel in the stack's settings layer; the environment names the file and pins its digest."""
     full = data_settings()
+    functions = of_type(data, "AWS::Lambda::Function")
+    layer = settings_layer_id(data)
+    folder = synth.settings_folder
+    assert sorted(p.name for p in folder.iterdir()) == sorted(f"{step}.json" for step in FUNCTION_SECTIONS)
     for step, sections in FUNCTION_SECTIONS.items():
-        function = of_type(data, "AWS::Lambda::Function")[
-            logical(data, f"{step.capitalize()}Function", "AWS::Lambda::Function")
-        ]
-        variables = function["Properties"]["Environment"]["Variables"]
-        raw = json.loads(variables["PIPELINE_SETTINGS"])
-        assert set(raw) == set(sections), step
-        assert len(json.dumps(variables)) < 4096, step
-        parsed = parse_settings(raw)
+        props = functions[logical(data, f"{step.capitalize()}Function", "AWS::Lambda::Function")]["Properties"]
+        variables = props["Environment"]["Variables"]
+        assert variables["KIT_SETTINGS_FILE"] == f"{step}.json"
+        assert {"Ref": layer} in props["Layers"], step
+        parsed = settings_from_file(folder / f"{step}.json", variables["KIT_SETTINGS_SHA256"])  # the runtime's path
+        assert parsed.given == frozenset(sections), step
+        assert json.loads((folder / f"{step}.json").read_text()) == full.runtime(sections)
         if "sources" in sections:
             assert list(parsed.sources) == list(full.sources)
             assert parsed.sources["purchases"].field_names == tuple(full.sources["purchases"].fields)
             assert {n: spec.knowledge for n, spec in parsed.sources.items()} == {
                 n: spec.knowledge for n, spec in full.sources.items()
             }
+    start = functions[logical(data, "StartFunction", "AWS::Lambda::Function")]["Properties"]
+    assert "KIT_SETTINGS_FILE" not in start["Environment"]["Variables"]  # start reads no settings
+    assert {"Ref": layer} not in start["Layers"]
+
+
+def test_the_settings_layer_matches_the_functions_runtime_and_architecture(data):
+    layer = data["Resources"][settings_layer_id(data)]["Properties"]
+    functions = of_type(data, "AWS::Lambda::Function").values()
+    kit = [f["Properties"] for f in functions if f["Properties"].get("Handler", "").startswith("pipeline.")]
+    assert {f["Runtime"] for f in kit} == set(layer["CompatibleRuntimes"]) == {"python3.13"}
+    assert {a for f in kit for a in f["Architectures"]} == set(layer["CompatibleArchitectures"]) == {"arm64"}
 
 
 def write_usecase(tmp_path: Path, data_yaml: dict[str, Any]) -> Path:
@@ -385,3 +401,65 @@ def test_bad_data_settings_name_the_file_field_and_reason(tmp_path, change, fiel
     assert error.value.field == field
     assert reason in error.value.reason
     assert error.value.source.endswith("customer-retention/data.yaml")
+
+
+# -------------------------------------------------------------------------------- maxima that limits imply
+
+
+def _with_profile_segment(values: int, optional_extra: int) -> dict[str, Any]:
+    """customer-retention with a profiled ``segment`` group of ``values`` reference values and more optional
+    fields on the profiled source: the counters one object adds to the run ledger grow with both."""
+    settings = good()
+    fields = settings["sources"]["profiles"]["fields"]
+    fields["segment"] = {"type": "string"}
+    fields.update({f"extra_{i}": {"type": "string"} for i in range(optional_extra)})
+    settings["profile"]["groups"]["segment"] = {"reference": {f"v{i}": 1 / values for i in range(values)}}
+    return settings
+
+
+def test_an_object_may_add_250_ledger_counters_and_251_is_a_config_error(tmp_path):
+    root = write_usecase(tmp_path / "ok", _with_profile_segment(values=87, optional_extra=1))
+    settings = load_data_settings(load_usecase("customer-retention", root), root)
+    assert settings.ledger_counters("profiles") == MAX_LEDGER_COUNTERS == 250
+    root = write_usecase(tmp_path / "over", _with_profile_segment(values=87, optional_extra=2))
+    with pytest.raises(ConfigError) as error:
+        load_data_settings(load_usecase("customer-retention", root), root)
+    assert error.value.reason.startswith(
+        "an object of source 'profiles' could add 251 counters to the run ledger (7, one per optional field, 36 PII "
+        "types and the profile's groups), over the 250 one update takes"
+    )
+
+
+def test_a_source_may_have_100_fields_and_a_101st_is_a_config_error(tmp_path):
+    settings = good()
+    fields = settings["sources"]["purchases"]["fields"]
+    fields.update({f"extra_{i}": {"type": "integer"} for i in range(MAX_FIELDS_PER_SOURCE - len(fields))})
+    root = write_usecase(tmp_path / "ok", settings)
+    assert len(load_data_settings(load_usecase("customer-retention", root), root).sources["purchases"].fields) == 100
+    fields["one_more"] = {"type": "integer"}
+    root = write_usecase(tmp_path / "over", settings)
+    with pytest.raises(ConfigError) as error:
+        load_data_settings(load_usecase("customer-retention", root), root)
+    assert (error.value.field, error.value.reason) == (
+        "sources.purchases.fields",
+        "must have at most 100 items (it has 101)",
+    )
+
+
+@pytest.mark.parametrize("length", [MAX_SOURCE_NAME, MAX_SOURCE_NAME + 1])
+def test_a_source_name_may_have_63_characters(tmp_path, length):
+    name = "purchases_".ljust(length, "x")
+    settings = good()
+    settings["sources"] = {name if k == "purchases" else k: v for k, v in settings["sources"].items()}
+    root = write_usecase(tmp_path, settings)
+    register = root / "customer-retention" / "usecase.yaml"
+    register.write_text(register.read_text().replace("name: purchases", f"name: {name}"))
+    if length == MAX_SOURCE_NAME:
+        assert name in load_data_settings(load_usecase("customer-retention", root), root).sources
+        return
+    with pytest.raises(ConfigError) as error:
+        load_usecase("customer-retention", root)
+    assert (error.value.field, error.value.reason) == (
+        "data.sources.1.name",
+        "must have at most 63 characters (it has 64)",
+    )

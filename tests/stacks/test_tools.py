@@ -220,4 +220,4 @@ def test_iam_check_names_templates_by_stack(synth):
 
 
 def test_readme_configuration_reference_is_generated_from_the_models():
-    assert config_reference.main(["--check"]) == 0, "run `make docs` to regenerate the README configuration reference"
+    assert config_reference.main(["--check"]) == 0, "run `make docs` to regenerate the generated references"

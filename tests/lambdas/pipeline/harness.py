@@ -1,5 +1,6 @@
-"""Shared test support for the data pipeline: settings from the real data.yaml, a model-checked
-Comprehend responder, a Lambda context, and the Data stack synthesized once per test session."""
+"""Shared test support for the data pipeline: settings from the real data.yaml (and in a settings folder, as
+the stack's layer holds them), a model-checked Comprehend responder, a Lambda context, and the Data stack
+synthesized once per test session."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from typing import Any
 import aws_cdk as cdk
 from botocore.awsrequest import AWSResponse
 from botocore.validate import validate_parameters
+from common.settings_file import SETTINGS_DIR_ENV, SETTINGS_FILE_ENV, SETTINGS_SHA256_ENV
 
 # Import every handler at collection time: Powertools' Tracer imports the X-Ray SDK, whose UDP emitter
 # opens a socket on import, which pytest-socket would refuse inside a test.
@@ -23,6 +25,7 @@ from pipeline.settings import PipelineSettings, ProfileSpec, parse_settings
 
 from stacks.app_builder import cdk_json_context
 from stacks.common.nag import add_nag_packs
+from stacks.common.settings_layer import SETTINGS_FOLDER, write_settings_files
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import load_usecase
 from stacks.data import DataProps, DataStack
@@ -42,6 +45,31 @@ def data_settings() -> DataSettings:
 def pipeline_settings() -> PipelineSettings:
     """Every section, as the functions would see it."""
     return parse_settings(data_settings().runtime())
+
+
+def settings_environment(folder: Path, settings: dict[str, Any], name: str = "all") -> dict[str, str]:
+    """Write ``settings`` as ``<folder>/<name>.json`` the way the settings layer does; the variables that
+    point a handler at it (the folder, the file and its SHA-256)."""
+    digests = write_settings_files(folder, {name: settings})
+    return {
+        SETTINGS_DIR_ENV: str(folder),
+        SETTINGS_FILE_ENV: f"{name}.json",
+        SETTINGS_SHA256_ENV: digests[name],
+    }
+
+
+def layer_folder(outdir: Path, template: dict[str, Any], logical_id: str) -> Path:
+    """Where the synthesized layer ``logical_id`` keeps its settings in the cloud assembly: what a function
+    of the deployed stack reads as /opt/settings."""
+    s3_key = template["Resources"][logical_id]["Properties"]["Content"]["S3Key"]
+    (asset,) = outdir.rglob(f"asset.{s3_key.removesuffix('.zip')}")
+    return asset / SETTINGS_FOLDER
+
+
+def settings_layer_id(template: dict[str, Any]) -> str:
+    """The logical id of the stack's settings layer (the one layer version it defines)."""
+    (logical_id,) = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::LayerVersion"]
+    return logical_id
 
 
 def profile_spec() -> ProfileSpec:
@@ -133,6 +161,11 @@ class DataSynth:
     @property
     def data(self) -> dict[str, Any]:
         return self.templates["Data"]
+
+    @property
+    def settings_folder(self) -> Path:
+        """The Data stack's settings layer as synthesized: the functions' /opt/settings."""
+        return layer_folder(self.outdir, self.data, settings_layer_id(self.data))
 
 
 @cache

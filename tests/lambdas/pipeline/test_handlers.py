@@ -17,7 +17,7 @@ from pipeline.ledger import Ledger
 from pipeline.pii import Hasher
 from pipeline.report import ConservationError
 
-from tests.lambdas.pipeline.harness import LambdaContext, data_settings
+from tests.lambdas.pipeline.harness import LambdaContext, data_settings, settings_environment
 
 BUCKETS = {
     "RAW": "raw-bucket",
@@ -49,7 +49,7 @@ PROFILE = {
 
 
 @pytest.fixture(scope="module")
-def aws() -> Iterator[Any]:
+def aws(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """One mock for the module (a fresh mock re-creates every client); each test gets its own run below."""
     with mock_aws(), pytest.MonkeyPatch.context() as monkeypatch:
         # Cached clients (created after moto's import) stay valid across mocks; only the salt is per test.
@@ -80,7 +80,8 @@ def aws() -> Iterator[Any]:
             "CLAIMS_TABLE": "claims",
             "HASH_SALT_SECRET_ARN": secret,
             "USECASE_ID": "customer-retention",
-            "PIPELINE_SETTINGS": data_settings().runtime_json(),
+            # Every section, in a settings folder as the stack's settings layer would hold it.
+            **settings_environment(tmp_path_factory.mktemp("settings"), data_settings().runtime()),
         }
         for name, value in env.items():
             monkeypatch.setenv(name, value)
