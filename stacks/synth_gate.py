@@ -9,7 +9,7 @@ The app synthesizes into a staging folder next to the output folder and moves th
 when the gate passes, so a failed synth leaves no half-written assembly and the last good one stays.
 
 After the nag gate, the same staged templates go through the deploy-time limits check
-(stacks/limits.py: environment sizes, names, definition and template sizes, resource counts), which
+(stacks/limits/: environment sizes, names, definition and template sizes, resource counts), which
 fails with `LimitsError`, one line per problem; nothing is published then either.
 """
 

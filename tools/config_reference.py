@@ -135,7 +135,7 @@ def render_data() -> str:
 
 
 def render_limits() -> str:
-    """docs/limits.md: the registry of stacks/limits.py and its token estimates."""
+    """docs/limits.md: the registry of stacks/limits/ and its token estimates."""
     return "\n".join(
         [
             "<!-- limits-reference:start -->",

@@ -252,7 +252,7 @@ def test_a_token_the_table_does_not_know_counts_as_the_longest_arn_and_is_named(
     (line,) = problems(stack(resources))
     assert f"counting 2 token(s) of unknown length at {UNKNOWN_TOKEN:,} each" in line
     assert "GetAtt Thing.Endpoint (AWS::Custom::Thing)" in line
-    assert "add their type to RESOLVED in stacks/limits.py" in line
+    assert "add their type to RESOLVED in stacks/limits/token_lengths.py" in line
 
 
 def test_pseudo_parameters_and_pinned_values():
