@@ -54,7 +54,10 @@ class NagGateError(Exception):
 
 
 def report_findings(outdir: Path, *, acknowledged: bool = False) -> list[Finding]:
-    """Findings of the four nag packs in ``outdir``'s validation report (acknowledged ones on request)."""
+    """Findings of every validation plugin in ``outdir``'s report (acknowledged ones on request): the four
+    nag packs and CDK's built-in CloudFormation validation, whose findings cdk.json makes errors
+    (`@aws-cdk/core:validateAgainstDefaultRules`; without it they are warnings, left to the limits check),
+    e.g. a name past its service's length limit."""
     report_path = outdir / REPORT_FILE
     if not report_path.is_file():
         return []
@@ -68,8 +71,9 @@ def report_findings(outdir: Path, *, acknowledged: bool = False) -> list[Finding
             violation.get("description", ""),
         )
         for plugin in report.get("pluginReports", [])
-        if plugin["pluginName"] in NAG_PACKS
         for violation in plugin.get(key, [])
+        # Every nag finding; CDK's own validation only where it is an error (warnings without the flag).
+        if plugin["pluginName"] in NAG_PACKS or violation.get("severity") != "warning"
         for construct in violation.get("violatingConstructs", violation.get("violatingResources", []))
     ]
 

@@ -11,9 +11,11 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_events as events
 from aws_cdk import aws_s3 as s3
 
 import app as app_module
+from stacks.app_builder import cdk_json_context
 from stacks.common.nag import add_nag_packs
 from stacks.synth_gate import NagGateError, gated_synth, report_findings
 from tests.conftest import Synth, synthesize
@@ -138,6 +140,21 @@ def test_an_unacknowledged_finding_fails_synth_and_publishes_nothing(tmp_path):
     assert {f.rule for f in raised.value.findings} >= {"AwsSolutions-S1", "AwsSolutions-S10"}
     assert [p.name for p in outdir.iterdir()] == ["last-good.txt"]  # untouched
     assert [p.name for p in tmp_path.iterdir()] == ["cdk.out"]  # the staging folder is gone
+
+
+def test_cdks_own_cloudformation_validation_is_part_of_the_gate(tmp_path):
+    def too_long_a_name(folder: Path) -> None:
+        app = cdk.App(
+            outdir=str(folder), auto_synth=False, context={**cdk_json_context(), **app_module.APP_MODE_CONTEXT}
+        )
+        stack = cdk.Stack(app, "Named")
+        events.CfnRule(stack, "Rule", name="r" * 65, schedule_expression="rate(1 hour)", state="DISABLED")
+        add_nag_packs(app)
+        app.synth()
+
+    with pytest.raises(NagGateError) as raised:
+        gated_synth(too_long_a_name, tmp_path / "cdk.out")
+    assert "Named/Rule: F3033: Name: length 65 exceeds maximum 64" in str(raised.value)
 
 
 def test_the_app_exits_1_with_the_findings_listed(tmp_path, monkeypatch, capsys):
