@@ -1,6 +1,6 @@
 """Runtime settings of the pipeline, parsed from the JSON file the Data stack's settings layer holds.
 
-stacks/data_config.py validates usecases/<id>/data.yaml at synth time and writes each function only the
+stacks/data/settings.py validates usecases/<id>/data.yaml at synth time and writes each function only the
 sections it uses, as /opt/settings/<step>.json in the stack's settings layer (stacks/common/
 settings_layer.py; the environment names the file and its SHA-256); this module turns that JSON into
 frozen dataclasses. Every section is optional here so a function can be given just its slice; using a

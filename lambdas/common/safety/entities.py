@@ -3,7 +3,7 @@
 - ``deny_terms`` (case-insensitive, on word boundaries) are matched locally on every text: no AWS
   call, so a use case can ban competitor or internal project names without a model.
 - ``deny_types`` need the use case's custom entity recognizer (AWS::Comprehend::EntityRecognizer
-  behind an endpoint, see stacks/guardrails.py); when its endpoint is configured, DetectEntities
+  behind an endpoint, see stacks/guardrails/stack.py); when its endpoint is configured, DetectEntities
   runs on it and any entity of a denied type (score >= ``min_score``), or whose text is a denied
   term, blocks. Reasons name the type or ``term``, never the matched text.
 """

@@ -7,11 +7,11 @@ imports scikit-learn. Scoring is a dictionary lookup per n-gram:
     z = bias + (sum of the weights of the features) / sqrt(number of features)
     p = 1 / (1 + exp(-z))
 
-Features of the lower-cased, NFKC-normalized text: its distinct words (``\\w+``) and adjacent word pairs, and
-the character n-grams (lengths named in the weights file) of its distinct whitespace-separated tokens, so
-punctuation such as ``<|im_start|>`` or ``![`` is seen too. Dividing by the square root of the number of
-features keeps the score comparable between a one-line prompt and a 2 KB one; counting distinct words and
-tokens means repeating a text does not change its score.
+Features of the lower-cased text, NFKC-normalized with invisible characters kept (normalize.py): its distinct
+words (``\\w+``) and adjacent word pairs, and the character n-grams (lengths named in the weights file) of its
+distinct whitespace-separated tokens, so punctuation such as ``<|im_start|>`` or ``![`` is seen too. Dividing
+by the square root of the number of features keeps the score comparable between a one-line prompt and a 2 KB
+one; counting distinct words and tokens means repeating a text does not change its score.
 
 The file is read once, at import, and cached in the module (``MODEL``); ``load`` reads another file.
 """
@@ -21,11 +21,12 @@ from __future__ import annotations
 import json
 import math
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
+
+from common.safety.normalize import normalize_unicode
 
 WEIGHTS_FILE = Path(__file__).with_name("injection_model.json")
 _WORD = re.compile(r"\w+")
@@ -67,9 +68,9 @@ class LinearModel:
 
 
 def normalize(text: str) -> str:
-    if not text.isascii():
-        text = unicodedata.normalize("NFKC", text)
-    return " ".join(text[:_MAX_CHARS].lower().split())
+    """The text the features are taken from: NFKC, invisible characters kept as the weights were trained,
+    its first 16 KB, lower-cased, whitespace runs as one space."""
+    return " ".join(normalize_unicode(text, keep_invisible=True)[:_MAX_CHARS].lower().split())
 
 
 def word_features(norm: str) -> set[str]:

@@ -2,7 +2,7 @@
 
 The handler builds it once per container (``SafetySettings.from_environment(os.environ)``); the
 checks only ever receive it as an argument. The stack writes the JSON from usecases/<id>/safety.yaml
-(validated at synth by stacks/safety_config.py) plus the deployed guardrail and endpoint ARNs.
+(validated at synth by stacks/guardrails/safety_settings.py) plus the deployed guardrail and endpoint ARNs.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ each segment on GRAPHIC, HARASSMENT_OR_ABUSE, HATE_SPEECH, INSULT, PROFANITY, SE
 VIOLENCE_OR_THREAT, plus an overall Toxicity. Text is split at whitespace to fit; a label blocks
 when any segment reaches the use case's threshold for it. English only (the API's own limit).
 
-When the use case trained its own classifier (stacks/guardrails.py, ``custom_models``), its
+When the use case trained its own classifier (stacks/guardrails/stack.py, ``custom_models``), its
 endpoint is also asked (ClassifyDocument); its block labels and threshold come from the settings.
 """
 

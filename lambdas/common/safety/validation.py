@@ -11,6 +11,7 @@ Unicode handling, in order:
 - zero-width and other invisible characters (ZWSP, ZWJ, word joiner, BOM, soft hyphen, variation
   selectors, Hangul fillers) are removed, and line/paragraph separators become newlines;
 - NFKC folds compatibility forms (full-width letters, mathematical alphanumerics, ligatures);
+  these two steps are the library's one Unicode normalization (normalize.py), reported one by one;
 - words that mix Latin with look-alike letters of another script (a Cyrillic U+043E in "ignore") are
   folded to Latin or rejected, using the Unicode confusables data shipped by `confusable_homoglyphs`.
 """
@@ -24,19 +25,15 @@ from dataclasses import dataclass
 from functools import cache
 from typing import Any
 
+from common.safety.normalize import normalize_unicode, strip_invisible
 from common.safety.policy import InputLimits
 
 # The confusables table (900 KB of JSON) loads on the first non-ASCII message only; its absence is
 # an error at import time, not a silent gap on the first Cyrillic input.
 if importlib.util.find_spec("confusable_homoglyphs") is None:  # pragma: no cover - packaging guard
-    raise ImportError("common.safety.validation needs confusable-homoglyphs (see requirements-dev.txt)")
+    raise ImportError("common.safety.validation needs confusable-homoglyphs (the dependency layer, requirements-lambda.txt)")
 
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
-# Invisible characters that carry no meaning in a chat message, removed before anything else.
-_INVISIBLE = re.compile(
-    "[\u00ad\u034f\u061c\u115f\u1160\u17b4\u17b5\u180b-\u180f\u200b-\u200f\u2060-\u2064\u206a-\u206f"
-    "\u3164\ufe00-\ufe0f\ufeff\uffa0\U000e0100-\U000e01ef]"
-)
 _TAG_CHARACTERS = re.compile("[\U000e0000-\U000e007f]")
 _SEPARATORS = re.compile("\r\n?|[\u2028\u2029\x85]")
 _ALLOWED_CONTROLS = frozenset("\t\n")
@@ -120,7 +117,7 @@ def _unicode_pass(text: str, limits: InputLimits, changes: list[str]) -> tuple[l
     if rejected:
         return rejected, text
 
-    stripped = _INVISIBLE.sub("", text)
+    stripped = strip_invisible(text)
     if stripped != text:
         changes.append("invisible_removed")
     text = _SEPARATORS.sub("\n", stripped)
@@ -136,7 +133,7 @@ def _unicode_pass(text: str, limits: InputLimits, changes: list[str]) -> tuple[l
     if rejected:
         return rejected, text
 
-    normalized = unicodedata.normalize("NFKC", text)
+    normalized = normalize_unicode(text)  # the invisible characters are gone already: NFKC
     if normalized != text:
         changes.append("nfkc")
         text = normalized
