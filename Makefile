@@ -24,7 +24,7 @@ DEPLOY_ARGS ?=
 FORCE ?=
 SELECT := $(PY) -m tools.stack_selection $(CDK_OUT) --stacks "$(STACKS)" --
 
-.PHONY: help synth test lint unit bench bootstrap deploy diff destroy smoke docs register clean
+.PHONY: help synth test lint unit bench layer bootstrap deploy diff destroy smoke docs register clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
@@ -39,6 +39,8 @@ APP_STAMP := $(VENV)/.app-$(shell cat requirements.txt | sha1sum | cut -c1-12)
 DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | sha1sum | cut -c1-12)
 CLI_STAMP := node_modules/.lock-$(shell sha1sum package-lock.json | cut -c1-12)
 BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt | sha1sum | cut -c1-12)
+LAYER_DIR := .build/lambda-deps
+LAYER_STAMP := $(LAYER_DIR)/.make-$(shell cat requirements-lambda.txt stacks/common/dependency_layer.py | sha1sum | cut -c1-12)
 
 $(APP_STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install -q -r requirements.txt
@@ -57,7 +59,17 @@ $(CLI_STAMP): package-lock.json $(APP_STAMP)
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
 
-synth: $(APP_STAMP) $(CLI_STAMP)  ## synthesize every stack (nag-gated) and print a summary
+# The functions' dependency layer: pip installs the hashed pins of requirements-lambda.txt as aarch64 / CPython
+# 3.13 wheels into $(LAYER_DIR)/<key>/python (no Docker; see stacks/common/dependency_layer.py). Synth reuses
+# that folder until a pin changes, and builds it itself when it is missing (pip then needs PyPI).
+$(LAYER_STAMP): requirements-lambda.txt stacks/common/dependency_layer.py $(APP_STAMP)
+	$(PY) -m stacks.common.dependency_layer
+	rm -f $(LAYER_DIR)/.make-*
+	touch $@
+
+layer: $(LAYER_STAMP)  ## build the functions' dependency layer (cached in .build/, rebuilt when pins change)
+
+synth: $(APP_STAMP) $(CLI_STAMP) $(LAYER_STAMP)  ## synthesize every stack (nag-gated) and print a summary
 	npx cdk synth --quiet --output $(CDK_OUT) $(CDK_ARGS)
 	$(PY) -m tools.synth_summary $(CDK_OUT)
 
@@ -68,14 +80,15 @@ lint: $(DEV_STAMP)  ## ruff and mypy
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
 
-unit: $(DEV_STAMP) $(CLI_STAMP)  ## the test suite only (no lint)
+unit: $(DEV_STAMP) $(CLI_STAMP) $(LAYER_STAMP)  ## the test suite only (no lint)
 	$(PY) -m pytest
 
-bench: $(BENCH_STAMP) $(CLI_STAMP)  ## benchmarks; results in bench/results.md
+bench: $(BENCH_STAMP) $(CLI_STAMP) $(LAYER_STAMP)  ## benchmarks; results in bench/results.md
 	$(PY) -m bench.synth_bench
 	$(PY) -m bench.pipeline_bench
 	$(PY) -m bench.safety_bench
 	$(PY) -m bench.prefilter_eval
+	$(PY) -m bench.layer_size
 
 # The stacks live inside a cdk.Stage, where the CLI's --all selects nothing: tools.stack_selection appends
 # `<prefix>-<stage>/*` (or `<prefix>-<stage>/<Part>` per STACKS) for every stage the synth just built.
@@ -97,11 +110,11 @@ destroy: synth  ## destroy every stack of the selected stage(s), asks first unle
 smoke: synth  ## after-deploy checks: alarm path, retrieve, guardrail, a tiny dataset (skipped without credentials)
 	$(PY) -m tools.smoke $(CDK_OUT) --stacks "$(STACKS)"
 
-docs: $(DEV_STAMP)  ## regenerate the configuration and limits references (README, docs/data.md, docs/limits.md)
+docs: $(DEV_STAMP)  ## regenerate the configuration references (README, docs/data, knowledge, security) and docs/limits.md
 	$(PY) -m tools.config_reference
 
 register: $(APP_STAMP)  ## validate and list the use-case register
 	$(PY) -m tools.register
 
-clean:  ## remove cdk.out and tool caches
-	rm -rf $(CDK_OUT) .pytest_cache .mypy_cache .ruff_cache
+clean:  ## remove cdk.out, the layer build and tool caches
+	rm -rf $(CDK_OUT) .build .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.common.dependency_layer import dependency_layer
 from stacks.common.kms_key import KitKey
 from stacks.common.nag import acknowledge_all, acknowledge_role_policy, each_pack
 from stacks.common.powertools import powertools_layer
@@ -77,7 +78,7 @@ class KitFunction(Construct):
             handler=handler,
             code=lambda_.Code.from_asset(str(LAMBDAS_DIR), exclude=_ASSET_EXCLUDES),
             description=description,
-            layers=[powertools_layer(self, stage.powertools), *layers],
+            layers=[powertools_layer(self, stage.powertools), dependency_layer(self), *layers],
             tracing=lambda_.Tracing.ACTIVE,
             role=self.role,
             log_group=self.log_group,
