@@ -41,7 +41,7 @@ from pipeline.validation import ObjectRejected, decode, validate_object  # noqa:
 
 from bench.results_file import write_section  # noqa: E402
 from stacks.config import load_usecase  # noqa: E402
-from stacks.data_config import load_data_settings  # noqa: E402
+from stacks.data.settings import load_data_settings  # noqa: E402
 from tools.generate_sample_data import find_pii, generate  # noqa: E402
 
 TARGET_RECORDS_PER_SECOND = 2000

@@ -11,7 +11,7 @@ import aws_cdk as cdk
 
 from stacks.common.nag import add_nag_packs
 from stacks.config import USECASES_DIR, ConfigError, KitConfig, display_path, kit_config_from_context
-from stacks.model_catalogue import check_models, load_catalogue
+from stacks.config.model_catalogue import check_models, load_catalogue
 from stacks.stage import JourneyStage
 from stacks.usecase_files import UseCaseFiles, load_usecase_files
 

@@ -1,6 +1,13 @@
-"""`JourneyStage`: every stack of one environment, wired together in one readable place."""
+"""`JourneyStage`: every stack of one environment, wired together in one readable place.
+
+Adding a stack is one entry: a line in `__init__` (with its feature switch) and a method that builds its props
+from the stacks it depends on; `_add` names, describes and creates it like every other stack.
+"""
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TypeVar
 
 import aws_cdk as cdk
 from constructs import Construct
@@ -8,11 +15,13 @@ from constructs import Construct
 from stacks.common.powertools import PowertoolsLayerSource
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import Environment, KitConfig, Stage
-from stacks.data import DataProps, DataStack
-from stacks.foundation import FoundationProps, FoundationStack
-from stacks.guardrails import GuardrailsProps, GuardrailsStack
-from stacks.knowledge import KnowledgeProps, KnowledgeStack
+from stacks.data.stack import DataProps, DataStack
+from stacks.foundation.stack import FoundationProps, FoundationStack
+from stacks.guardrails.stack import GuardrailsProps, GuardrailsStack
+from stacks.knowledge.stack import KnowledgeProps, KnowledgeStack
 from stacks.usecase_files import UseCaseFiles
+
+StackT = TypeVar("StackT", bound=cdk.Stack)
 
 
 class JourneyStage(cdk.Stage):
@@ -23,86 +32,97 @@ class JourneyStage(cdk.Stage):
     def __init__(
         self, scope: Construct, *, config: KitConfig, files: UseCaseFiles, stage: Stage, environment: Environment
     ) -> None:
-        usecase = files.usecase
         name_prefix = f"{config.name_prefix}-{stage}"  # <project>-<usecase>-<stage> unless `prefix` is set
         super().__init__(
             scope, name_prefix, env=cdk.Environment(account=environment.account, region=environment.region)
         )
-        for key, value in {"project": config.project, "stage": stage, "usecase": usecase.id}.items():
+        self.name_prefix = name_prefix
+        for key, value in {"project": config.project, "stage": stage, "usecase": files.usecase.id}.items():
             cdk.Tags.of(self).add(key, value)
-        policy = StagePolicy(
+        self._config, self._files, self._stage = config, files, stage
+        self._policy = StagePolicy(
             stage,
             powertools=PowertoolsLayerSource(config.powertools_layer, config.powertools_layer_version),
         )
+        features = config.features
 
-        def stack_name(part: str) -> str:
-            return f"{name_prefix}-{part}"
+        self.foundation = self._foundation()
+        self.data = self._data() if features.data else None
+        self.knowledge = self._knowledge(self.data) if features.knowledge and self.data is not None else None
+        self.guardrails = self._guardrails() if features.guardrails else None
 
-        self.foundation = FoundationStack(
+    def _add(self, part: str, stack: Callable[..., StackT], description: str, props: object) -> StackT:
+        """One stack of this stage: construct id ``part``, named `<prefix>-<stage>-<part>`, described with the
+        use case's title and the stage."""
+        return stack(
             self,
-            "Foundation",
-            stack_name=stack_name("Foundation"),
-            description=f"{usecase.title}: key, access logs and alarm topic ({stage})",
-            props=FoundationProps(name_prefix=name_prefix, stage=policy, alarm_email=config.alarm_email),
+            part,
+            stack_name=f"{self.name_prefix}-{part}",
+            description=f"{self._files.usecase.title}: {description} ({self._stage})",
+            props=props,
         )
+
+    def _foundation(self) -> FoundationStack:
+        return self._add(
+            "Foundation",
+            FoundationStack,
+            "key, access logs and alarm topic",
+            FoundationProps(name_prefix=self.name_prefix, stage=self._policy, alarm_email=self._config.alarm_email),
+        )
+
+    def _data(self) -> DataStack:
         foundation = self.foundation
+        return self._add(
+            "Data",
+            DataStack,
+            "data evaluation pipeline, PII redaction, bias profile",
+            DataProps(
+                key=foundation.key,
+                access_logs=foundation.access_logs.bucket,
+                alarm_topic=foundation.alarm_topic,
+                stage=self._policy,
+                name_prefix=self.name_prefix,
+                usecase_id=self._files.usecase.id,
+                settings=self._files.data,
+            ),
+        )
 
-        self.data: DataStack | None = None
-        if config.features.data:
-            self.data = DataStack(
-                self,
-                "Data",
-                stack_name=stack_name("Data"),
-                description=f"{usecase.title}: data evaluation pipeline, PII redaction, bias profile ({stage})",
-                props=DataProps(
-                    key=foundation.key,
-                    access_logs=foundation.access_logs.bucket,
-                    alarm_topic=foundation.alarm_topic,
-                    stage=policy,
-                    name_prefix=name_prefix,
-                    usecase_id=usecase.id,
-                    settings=files.data,
-                ),
-            )
+    def _knowledge(self, data: DataStack) -> KnowledgeStack:
+        foundation, models = self.foundation, self._files.usecase.models
+        return self._add(
+            "Knowledge",
+            KnowledgeStack,
+            "Bedrock knowledge base on S3 Vectors with ingestion sync",
+            KnowledgeProps(
+                name_prefix=self.name_prefix,
+                stage=self._policy,
+                key=foundation.key,
+                alarm_topic=foundation.alarm_topic,
+                curated_bucket=data.curated,
+                curated_prefix=data.knowledge_prefix,  # documents/: only what the knowledge base parses
+                event_bus=data.event_bus,
+                dataset_published_source=data.event_source,
+                dataset_published_detail_type=data.event_detail_type,
+                embedding_model_id=models.embedding,
+                embedding_dimensions=models.embedding_dimensions,
+                settings=self._files.knowledge,
+            ),
+        )
 
-        self.knowledge: KnowledgeStack | None = None
-        if config.features.knowledge and self.data is not None:
-            self.knowledge = KnowledgeStack(
-                self,
-                "Knowledge",
-                stack_name=stack_name("Knowledge"),
-                description=f"{usecase.title}: Bedrock knowledge base on S3 Vectors with ingestion sync ({stage})",
-                props=KnowledgeProps(
-                    name_prefix=name_prefix,
-                    stage=policy,
-                    key=foundation.key,
-                    alarm_topic=foundation.alarm_topic,
-                    curated_bucket=self.data.curated,
-                    curated_prefix=self.data.knowledge_prefix,  # documents/: only what the knowledge base parses
-                    event_bus=self.data.event_bus,
-                    dataset_published_source=self.data.event_source,
-                    dataset_published_detail_type=self.data.event_detail_type,
-                    embedding_model_id=usecase.models.embedding,
-                    embedding_dimensions=usecase.models.embedding_dimensions,
-                    settings=files.knowledge,
-                ),
-            )
-
-        self.guardrails: GuardrailsStack | None = None
-        if config.features.guardrails:
-            self.guardrails = GuardrailsStack(
-                self,
-                "Guardrails",
-                stack_name=stack_name("Guardrails"),
-                description=f"{usecase.title}: Bedrock guardrail and safety settings ({stage})",
-                props=GuardrailsProps(
-                    key=foundation.key,
-                    stage=policy,
-                    usecase_id=usecase.id,
-                    policy=files.guardrail_policy,
-                    name_prefix=name_prefix,
-                    safety=files.safety,
-                    custom_models=config.features.custom_safety_models,
-                    access_logs=foundation.access_logs.bucket,
-                ),
-            )
+    def _guardrails(self) -> GuardrailsStack:
+        foundation = self.foundation
+        return self._add(
+            "Guardrails",
+            GuardrailsStack,
+            "Bedrock guardrail and safety settings",
+            GuardrailsProps(
+                key=foundation.key,
+                stage=self._policy,
+                usecase_id=self._files.usecase.id,
+                policy=self._files.guardrail_policy,
+                name_prefix=self.name_prefix,
+                safety=self._files.safety,
+                custom_models=self._config.features.custom_safety_models,
+                access_logs=foundation.access_logs.bucket,
+            ),
+        )

@@ -2,6 +2,9 @@
 
 A bad file anywhere stops the app with one `ConfigError` line and nothing synthesized, so a stage
 never half-builds from a use case whose guardrail policy, say, is broken.
+
+It sits beside stage.py rather than in stacks/config/: it gathers the file model of every stage package, and
+stacks/config/ is what those packages build on, so it must not import them.
 """
 
 from __future__ import annotations
@@ -10,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from stacks.config import USECASES_DIR, UseCase, load_usecase
-from stacks.data_config import DataSettings, load_data_settings
-from stacks.guardrail_policy import GuardrailPolicy, load_guardrail_policy
-from stacks.knowledge_config import KnowledgeSettings, load_knowledge_settings
-from stacks.safety_config import SafetyConfig, load_safety_config
+from stacks.data.settings import DataSettings, load_data_settings
+from stacks.guardrails.policy import GuardrailPolicy, load_guardrail_policy
+from stacks.guardrails.safety_settings import SafetyConfig, load_safety_config
+from stacks.knowledge.settings import KnowledgeSettings, load_knowledge_settings
 
 
 @dataclass(frozen=True)

@@ -1,9 +1,11 @@
 """Generate the configuration and limits references from the models and the limits registry, so they cannot drift.
 
 `python -m tools.config_reference` rewrites the block between the markers of each page: README.md (cdk.json
-context and usecase.yaml), docs/data.md (data.yaml) and docs/limits.md (the deploy-time limits checked at
-synth and the longest value of each token); `--check` exits non-zero when a page is stale (the test suite
-runs the same comparison).
+context and usecase.yaml), the page of each stage for its use-case file (docs/data.md: data.yaml,
+docs/knowledge.md: knowledge.yaml, docs/security.md: guardrail.yaml and safety.yaml) and docs/limits.md (the
+deploy-time limits checked at synth and the longest value of each token); `--check` exits non-zero when a page
+is stale (the test suite runs the same comparison). `USECASE_FILES` names the model of every file of a use
+case: a test fails when `UseCaseFiles` gains one that no page renders.
 """
 
 from __future__ import annotations
@@ -21,7 +23,10 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from stacks.config import PATTERN_WORDS, KitConfig, Stage, UseCase
-from stacks.data_config import DataSettings
+from stacks.data.settings import DataSettings
+from stacks.guardrails.policy import GuardrailPolicy
+from stacks.guardrails.safety_settings import SafetyConfig
+from stacks.knowledge.settings import KnowledgeSettings
 from stacks.limits import rules_table, tokens_table
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -55,8 +60,9 @@ def _default(field: FieldInfo) -> str:
         value = field.default_factory()  # type: ignore[call-arg]
         if isinstance(value, BaseModel):
             return "see below" if type(value).model_fields else "`{}`"
-        shown = {k: (v.model_dump(exclude_none=True) if isinstance(v, BaseModel) else v) for k, v in value.items()}
-        return f"`{shown}`"
+        if isinstance(value, dict):
+            value = {k: (v.model_dump(exclude_none=True) if isinstance(v, BaseModel) else v) for k, v in value.items()}
+        return f"`{value}`"
     return "required"
 
 
@@ -78,22 +84,68 @@ def _nested_models(annotation: Any) -> list[type[BaseModel]]:
     return [m for a in typing.get_args(annotation) for m in _nested_models(a)]
 
 
+def _escaped(text: str) -> str:
+    """Text for a table cell: a bar would end the cell."""
+    return text.replace("|", "\\|")
+
+
+def _summary(model: type[BaseModel]) -> str:
+    """A model's docstring as one line (its first paragraph), for fields that have no description."""
+    return " ".join((model.__doc__ or "").split("\n\n")[0].split()).replace("``", "`")
+
+
+def _cells(field: FieldInfo) -> tuple[str, str, str]:
+    """Type, default and meaning of a field; a field of one model type without a description is described by
+    that model's docstring."""
+    models = _nested_models(field.annotation)
+    description = field.description or (_summary(models[0]) if len(models) == 1 else "")
+    return _type_name(field.annotation), _default(field), f"{_escaped(description)}{_constraints(field)}"
+
+
+def _row(key: str, cells: tuple[str, ...]) -> str:
+    return f"| {key} | {' | '.join(cells)} |"
+
+
 def model_table(model: type[BaseModel], prefix: str = "") -> list[str]:
     """One row per field, each nested model's fields right below their parent."""
     rows: list[str] = []
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
-        description = (field.description or "").replace("|", "\\|")
-        meaning = f"{description}{_constraints(field)}"
-        rows.append(f"| `{key}` | {_type_name(field.annotation)} | {_default(field)} | {meaning} |")
+        rows.append(_row(f"`{key}`", _cells(field)))
         container = typing.get_origin(field.annotation)
         if container is dict:
             placeholder = "<stage>" if typing.get_args(field.annotation)[0] == Stage else "<name>"
             sub_prefix = f"{key}.{placeholder}."
         else:
             sub_prefix = f"{key}[]." if container is list else f"{key}."
-        for sub in _nested_models(field.annotation):
-            rows.extend(model_table(sub, sub_prefix))
+        if isinstance(field.discriminator, str):
+            rows.extend(_tagged_union_table(field, field.discriminator, sub_prefix))
+        else:
+            for sub in _nested_models(field.annotation):
+                rows.extend(model_table(sub, sub_prefix))
+    return rows
+
+
+def _tagged_union_table(field: FieldInfo, tag: str, prefix: str) -> list[str]:
+    """A tagged union (the value of ``tag`` selects the member): one row for the tag that lists the members, then
+    every other field once, naming the tag values it applies to (members sharing a field in full share its row)."""
+    members = {typing.get_args(m.model_fields[tag].annotation)[0]: m for m in _nested_models(field.annotation)}
+    default = field.default_factory() if field.default_factory is not None else None  # type: ignore[call-arg]
+    tag_cells = (
+        " \\| ".join(f"`{value}`" for value in members),
+        f"`{getattr(default, tag)}`" if default is not None else "required",
+        f"Selects the fields that apply (each row below names its {tag}): "
+        + "; ".join(f"`{value}`: {_escaped(_summary(member)).rstrip('.')}" for value, member in members.items())
+        + ".",
+    )
+    rows = [_row(f"`{prefix}{tag}`", tag_cells)]
+    shared: dict[tuple[str, tuple[str, str, str]], list[str]] = {}  # (name, cells) -> the tag values it applies to
+    for value, member in members.items():
+        for name, sub in member.model_fields.items():
+            if name != tag:
+                shared.setdefault((name, _cells(sub)), []).append(f"`{value}`")
+    for (name, cells), values in shared.items():
+        rows.append(_row(f"`{prefix}{name}` ({tag} {', '.join(values)})", cells))
     return rows
 
 
@@ -121,24 +173,32 @@ def render() -> str:
     )
 
 
-def render_data() -> str:
-    """docs/data.md: every key of usecases/<id>/data.yaml."""
-    block = [
-        "<!-- data-reference:start -->",
-        "",
-        *HEADER,
-        *model_table(DataSettings),
-        "",
-        "<!-- data-reference:end -->",
-    ]
-    return "\n".join(block)
+def markers(name: str) -> tuple[str, str]:
+    return f"<!-- {name}-reference:start -->", f"<!-- {name}-reference:end -->"
+
+
+def file_reference(name: str, model: type[BaseModel]) -> Callable[[], str]:
+    """The renderer of one use-case file's reference: every key of ``model``, between the ``name`` markers."""
+    start, end = markers(name)
+    return lambda: "\n".join([start, "", *HEADER, *model_table(model), "", end])
+
+
+# The model of each stage's use-case file, and the page (and marker name) of its reference. README's block holds
+# the other two models: the kit's context (KitConfig) and usecase.yaml (UseCase).
+STAGE_FILES: dict[type[BaseModel], tuple[Path, str]] = {
+    DataSettings: (ROOT / "docs" / "data.md", "data"),
+    KnowledgeSettings: (ROOT / "docs" / "knowledge.md", "knowledge"),
+    GuardrailPolicy: (ROOT / "docs" / "security.md", "guardrail"),
+    SafetyConfig: (ROOT / "docs" / "security.md", "safety"),
+}
+RENDERED_MODELS: frozenset[type[BaseModel]] = frozenset({KitConfig, UseCase, *STAGE_FILES})
 
 
 def render_limits() -> str:
     """docs/limits.md: the registry of stacks/limits/ and its token estimates."""
     return "\n".join(
         [
-            "<!-- limits-reference:start -->",
+            markers("limits")[0],
             "",
             "#### Limits checked on every synthesized template",
             "",
@@ -148,7 +208,7 @@ def render_limits() -> str:
             "",
             *tokens_table(),
             "",
-            "<!-- limits-reference:end -->",
+            markers("limits")[1],
         ]
     )
 
@@ -156,8 +216,8 @@ def render_limits() -> str:
 # Each page and the block of it that is generated: (path, start marker, end marker, renderer).
 PAGES: list[tuple[Path, str, str, Callable[[], str]]] = [
     (README, START, END, render),
-    (ROOT / "docs" / "data.md", "<!-- data-reference:start -->", "<!-- data-reference:end -->", render_data),
-    (ROOT / "docs" / "limits.md", "<!-- limits-reference:start -->", "<!-- limits-reference:end -->", render_limits),
+    *((page, *markers(name), file_reference(name, model)) for model, (page, name) in STAGE_FILES.items()),
+    (ROOT / "docs" / "limits.md", *markers("limits"), render_limits),
 ]
 
 

@@ -35,7 +35,7 @@ from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
 from stacks.config import load_usecase
-from stacks.data_config import DataSettings, FieldSpec, SourceSpec, load_data_settings
+from stacks.data.settings import DataSettings, FieldSpec, SourceSpec, load_data_settings
 from tools.deployment import (
     ClientFactory,
     StackTarget,

@@ -4,19 +4,23 @@ functions get the Powertools layer."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Literal
 
 import aws_cdk as cdk
 from aws_cdk import aws_logs as logs
 
 from stacks.common.powertools import PowertoolsLayerSource
-from stacks.config import Stage
+
+# The stages a policy knows. The kit's context model (stacks/config/kit.py `Stage`) lists the same names; mypy
+# checks that every stage the kit configures is one of these where stacks/stage.py builds the policy.
+StageName = Literal["dev", "prod"]
 
 
 @dataclass(frozen=True)
 class StagePolicy:
     """Lifetime settings derived from the stage name, passed to every stack in its props."""
 
-    stage: Stage
+    stage: StageName
     # The deploy-time source of the Powertools layer (`powertools_layer` in the kit's context).
     powertools: PowertoolsLayerSource = field(default_factory=PowertoolsLayerSource)
 

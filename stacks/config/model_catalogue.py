@@ -1,4 +1,4 @@
-"""The Bedrock model catalogue (stacks/models.yaml) and the synth-time check of a use case's models.
+"""The Bedrock model catalogue (stacks/config/models.yaml) and the synth-time check of a use case's models.
 
 Why: a plausible but wrong id in usecase.yaml `models:` passes pydantic's shape check and fails only
 at deploy or at the first call. `check_models` compares the ids with what AWS documents (see the
@@ -33,10 +33,10 @@ from typing import Annotated, Literal
 
 from pydantic import Field, PrivateAttr, ValidationError, model_validator
 
-from stacks.config import REPO_ROOT, StrictModel, display_path, read_yaml_mapping, validation_error
+from stacks.config.base import REPO_ROOT, StrictModel, display_path, read_yaml_mapping, validation_error
 
 CATALOGUE_PATH = Path(__file__).resolve().with_name("models.yaml")
-CATALOGUE_NAME = "stacks/models.yaml"  # how messages name the file, wherever it was loaded from
+CATALOGUE_NAME = "stacks/config/models.yaml"  # how messages name the file, wherever it was loaded from
 
 REGION_PATTERN = r"^[a-z]{2}(-gov)?-[a-z]+-\d$"
 Region = Annotated[str, Field(pattern=REGION_PATTERN)]
@@ -105,7 +105,7 @@ class Recommended(StrictModel):
 
 
 class Catalogue(StrictModel):
-    """stacks/models.yaml: the models and profiles the kit knows, with the date they were checked."""
+    """stacks/config/models.yaml: the models and profiles the kit knows, with the date they were checked."""
 
     source: list[Source] = Field(min_length=1)
     checked: date

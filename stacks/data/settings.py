@@ -1,6 +1,6 @@
 """Data-evaluation settings of a use case, from usecases/<id>/data.yaml.
 
-`UseCase.data.sources` (stacks/config.py) names the sources a use case needs and their formats; this
+`UseCase.data.sources` (stacks/config/usecase.py) names the sources a use case needs and their formats; this
 file says what a valid record of each source is (fields, types, sizes), what happens to each PII entity
 type (mask, drop or salted hash), which group fields the bias profile compares with which reference
 distribution, and the thresholds that turn the profile into PASS, WARN or FAIL.
@@ -11,7 +11,7 @@ lambdas/pipeline/settings.py parses it, and tests/stacks/test_data.py proves the
 
 Maxima that follow from limits elsewhere are stated on the fields (and so in the generated reference in
 docs/data.md): fields per source and name lengths (the run's assessment in the 256 KB Step Functions
-state, see `MAX_SOURCES` in stacks/config.py), and the counters one object adds to the run ledger.
+state, see `MAX_SOURCES` in stacks/config/usecase.py), and the counters one object adds to the run ledger.
 """
 
 from __future__ import annotations
@@ -24,7 +24,6 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
-from stacks.comprehend_types import PiiEntityType
 from stacks.config import (
     MAX_SOURCE_NAME,
     MAX_SOURCES,
@@ -36,6 +35,7 @@ from stacks.config import (
     read_yaml_mapping,
     validation_error,
 )
+from stacks.config.comprehend_types import PiiEntityType
 
 DATA_FILE = "data.yaml"
 

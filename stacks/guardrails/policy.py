@@ -98,8 +98,8 @@ def _one_line(value: str) -> str:
 class BlockedMessages(StrictModel):
     """What the user sees instead of a blocked prompt or answer."""
 
-    input: str = Field(min_length=1, max_length=MAX_BLOCKED_MESSAGE)
-    output: str = Field(min_length=1, max_length=MAX_BLOCKED_MESSAGE)
+    input: str = Field(min_length=1, max_length=MAX_BLOCKED_MESSAGE, description="Shown instead of a blocked prompt.")
+    output: str = Field(min_length=1, max_length=MAX_BLOCKED_MESSAGE, description="Shown instead of a blocked answer.")
 
     @field_validator("input", "output")
     @classmethod
@@ -110,8 +110,8 @@ class BlockedMessages(StrictModel):
 class FilterStrengths(StrictModel):
     """Strength of one content filter on the prompt (input) and on the answer (output)."""
 
-    input: Strength
-    output: Strength
+    input: Strength = Field(description="Strength on the prompt.")
+    output: Strength = Field(description="Strength on the answer.")
 
 
 class ContentFilters(StrictModel):
@@ -134,8 +134,12 @@ class ContentFilters(StrictModel):
 
 
 class DeniedTopic(StrictModel):
-    name: str = Field(min_length=1, max_length=MAX_TOPIC_NAME, pattern=TOPIC_NAME_PATTERN)
-    definition: str = Field(min_length=1, max_length=MAX_TOPIC_DEFINITION)
+    name: str = Field(
+        min_length=1, max_length=MAX_TOPIC_NAME, pattern=TOPIC_NAME_PATTERN, description="Unique (ignoring case)."
+    )
+    definition: str = Field(
+        min_length=1, max_length=MAX_TOPIC_DEFINITION, description="What the topic covers; whitespace is collapsed."
+    )
     examples: list[Annotated[str, Field(min_length=1, max_length=MAX_TOPIC_EXAMPLE)]] = Field(
         min_length=1, max_length=MAX_TOPIC_EXAMPLES, description="Example prompts that belong to the topic."
     )
@@ -154,9 +158,9 @@ class DeniedTopic(StrictModel):
 class WordFilters(StrictModel):
     """Custom denied words or phrases plus the managed PROFANITY list."""
 
-    managed_profanity: bool = True
+    managed_profanity: bool = Field(True, description="Block the words of AWS's managed PROFANITY list.")
     deny: list[Annotated[str, Field(min_length=1, max_length=MAX_WORD)]] = Field(
-        default_factory=list, max_length=MAX_WORDS
+        default_factory=list, max_length=MAX_WORDS, description="Custom words or phrases to block."
     )
 
     @field_validator("deny")
@@ -168,16 +172,18 @@ class WordFilters(StrictModel):
 class PiiRule(StrictModel):
     """BLOCK or ANONYMIZE, set explicitly for both directions (no defaults: see docs/security.md)."""
 
-    input: PiiAction
-    output: PiiAction
+    input: PiiAction = Field(description="Action on the prompt.")
+    output: PiiAction = Field(description="Action on the answer.")
 
 
 class RegexRule(StrictModel):
-    name: str = Field(min_length=1, max_length=MAX_REGEX_NAME)
-    description: str = Field(min_length=1, max_length=MAX_REGEX_DESCRIPTION)
-    pattern: str = Field(min_length=1, max_length=MAX_REGEX_PATTERN)
-    input: PiiAction
-    output: PiiAction
+    name: str = Field(min_length=1, max_length=MAX_REGEX_NAME, description="Unique name, shown in assessments.")
+    description: str = Field(min_length=1, max_length=MAX_REGEX_DESCRIPTION, description="What the pattern finds.")
+    pattern: str = Field(
+        min_length=1, max_length=MAX_REGEX_PATTERN, description="Regular expression; must compile (checked at load)."
+    )
+    input: PiiAction = Field(description="Action on the prompt.")
+    output: PiiAction = Field(description="Action on the answer.")
 
     @field_validator("pattern")
     @classmethod
@@ -191,8 +197,12 @@ class RegexRule(StrictModel):
 
 
 class SensitiveInformation(StrictModel):
-    pii: dict[PiiType, PiiRule] = Field(default_factory=dict)
-    regexes: list[RegexRule] = Field(default_factory=list, max_length=MAX_REGEXES)
+    pii: dict[PiiType, PiiRule] = Field(
+        default_factory=dict, description="Bedrock PII type -> what happens to it on the prompt and on the answer."
+    )
+    regexes: list[RegexRule] = Field(
+        default_factory=list, max_length=MAX_REGEXES, description="Custom patterns, handled like PII types."
+    )
 
     @field_validator("regexes")
     @classmethod
@@ -206,20 +216,32 @@ class SensitiveInformation(StrictModel):
 class ContextualGrounding(StrictModel):
     """Answers scoring below these thresholds are blocked (0 disables nothing; 0.99 is the maximum)."""
 
-    grounding: float = Field(ge=0, le=MAX_GROUNDING_THRESHOLD)
-    relevance: float = Field(ge=0, le=MAX_GROUNDING_THRESHOLD)
+    grounding: float = Field(
+        ge=0, le=MAX_GROUNDING_THRESHOLD, description="Minimum score of an answer's grounding in its sources."
+    )
+    relevance: float = Field(ge=0, le=MAX_GROUNDING_THRESHOLD, description="Minimum score of an answer's relevance.")
 
 
 class GuardrailPolicy(StrictModel):
     """One guardrail, as a reviewer reads it in guardrail.yaml."""
 
-    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION)
-    blocked_messages: BlockedMessages
-    content_filters: ContentFilters
-    denied_topics: list[DeniedTopic] = Field(default_factory=list, max_length=MAX_TOPICS)
-    words: WordFilters = Field(default_factory=WordFilters)
-    sensitive_information: SensitiveInformation = Field(default_factory=SensitiveInformation)
-    contextual_grounding: ContextualGrounding | None = None
+    description: str = Field(min_length=1, max_length=MAX_DESCRIPTION, description="The guardrail's description.")
+    blocked_messages: BlockedMessages = Field(description="What the user sees instead of a blocked prompt or answer.")
+    content_filters: ContentFilters = Field(
+        description="Harm-category filters (all five set explicitly) and the prompt-attack filter."
+    )
+    denied_topics: list[DeniedTopic] = Field(
+        default_factory=list, max_length=MAX_TOPICS, description="Topics the guardrail refuses; names are unique."
+    )
+    words: WordFilters = Field(
+        default_factory=WordFilters, description="Custom denied words or phrases plus the managed PROFANITY list."
+    )
+    sensitive_information: SensitiveInformation = Field(
+        default_factory=SensitiveInformation, description="PII types and custom patterns, each blocked or anonymized."
+    )
+    contextual_grounding: ContextualGrounding | None = Field(
+        None, description="Block answers scoring below these thresholds (RAG); no check when absent."
+    )
 
     @field_validator("description")
     @classmethod

@@ -14,8 +14,8 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import Field, ValidationError, field_validator, model_validator
 
-from stacks.comprehend_types import PiiEntityType
 from stacks.config import USECASES_DIR, Stage, StrictModel, display_path, read_yaml_mapping, validation_error, worded
+from stacks.config.comprehend_types import PiiEntityType
 
 ToxicityLabel = Literal[
     "GRAPHIC", "HARASSMENT_OR_ABUSE", "HATE_SPEECH", "INSULT", "PROFANITY", "SEXUAL", "VIOLENCE_OR_THREAT", "TOXICITY"
@@ -34,18 +34,28 @@ _S3_KEY = worded(r"^[A-Za-z0-9!_.*'()/-]{1,1024}$", "must be an S3 key of 1-1024
 
 
 class Limits(StrictModel):
-    max_chars: int = Field(4000, ge=1, le=100_000)
-    max_tokens: int = Field(1200, ge=1)
-    allowed_formats: list[Format] = Field(default_factory=lambda: list(get_args(Format)))
-    confusables: Literal["fold", "reject"] = "fold"
+    """What a user message may be: size, format and how Unicode tricks are handled."""
+
+    max_chars: int = Field(4000, ge=1, le=100_000, description="After normalization, in code points.")
+    max_tokens: int = Field(1200, ge=1, description="Conservative token estimate of the message.")
+    allowed_formats: list[Format] = Field(
+        default_factory=lambda: list(get_args(Format)), description="Formats a message may declare."
+    )
+    confusables: Literal["fold", "reject"] = Field(
+        "fold", description="Mixed-script words with look-alike letters: fold to Latin, or reject the message."
+    )
 
 
 class Injection(StrictModel):
-    threshold: float = Field(0.5, gt=0, le=1)
+    """The prompt-injection prefilter (weighted rules and a linear model, run locally)."""
+
+    threshold: float = Field(0.5, gt=0, le=1, description="Prefilter score at or above which a prompt is blocked.")
 
 
 class Toxicity(StrictModel):
-    enabled: bool = True
+    """Comprehend DetectToxicContent on prompts (and the custom classifier, when trained)."""
+
+    enabled: bool = Field(True, description="Run the toxicity check.")
     thresholds: dict[ToxicityLabel, Score] = Field(
         default_factory=_default_thresholds,
         description="Block when a label's score reaches its threshold; unlisted labels never block.",
@@ -53,16 +63,26 @@ class Toxicity(StrictModel):
 
 
 class Pii(StrictModel):
-    enabled: bool = True
-    entity_types: list[ComprehendPiiType] = Field(default_factory=list)
-    min_score: float = Field(0.5, ge=0, le=1)
-    language_code: Literal["en", "es"] = "en"
+    """Comprehend DetectPiiEntities on answers: found spans are replaced by `[TYPE]`."""
+
+    enabled: bool = Field(True, description="Run the PII check on answers.")
+    entity_types: list[ComprehendPiiType] = Field(
+        default_factory=list, description="Comprehend PII types to redact; empty means all."
+    )
+    min_score: float = Field(0.5, ge=0, le=1, description="Confidence at or above which a span is redacted.")
+    language_code: Literal["en", "es"] = Field("en", description="Language Comprehend analyses the text in.")
 
 
 class Entities(StrictModel):
-    deny_types: list[str] = Field(default_factory=list)
-    deny_terms: list[str] = Field(default_factory=list)
-    min_score: float = Field(0.5, ge=0, le=1)
+    """Denied terms (matched locally) and denied entity types (found by the custom entity recognizer)."""
+
+    deny_types: list[str] = Field(
+        default_factory=list, description="Custom entity types that block; the entity recognizer must know them."
+    )
+    deny_terms: list[str] = Field(
+        default_factory=list, description="Terms that block, matched case-insensitively on word boundaries."
+    )
+    min_score: float = Field(0.5, ge=0, le=1, description="Confidence at or above which an entity blocks.")
 
     @field_validator("deny_types")
     @classmethod
@@ -82,8 +102,10 @@ class Entities(StrictModel):
 
 
 class GuardrailUse(StrictModel):
-    apply_on_input: bool = False
-    apply_on_output: bool = False
+    """ApplyGuardrail for architectures whose model call does not carry the guardrail itself."""
+
+    apply_on_input: bool = Field(False, description="Apply the deployed guardrail to prompts.")
+    apply_on_output: bool = Field(False, description="Apply the deployed guardrail to answers.")
 
 
 class ToxicityClassifierTraining(StrictModel):
@@ -91,17 +113,17 @@ class ToxicityClassifierTraining(StrictModel):
 
     training_csv: str = Field(pattern=_S3_KEY, description="Key in the training bucket.")
     block_labels: list[str] = Field(min_length=1, description="Classes that mean 'toxic' for this use case.")
-    threshold: float = Field(0.5, gt=0, le=1)
-    inference_units: int = Field(1, ge=1, le=10)
+    threshold: float = Field(0.5, gt=0, le=1, description="Score of a blocking class at or above which text blocks.")
+    inference_units: int = Field(1, ge=1, le=10, description="Endpoint capacity; billed per second while it exists.")
 
 
 class EntityRecognizerTraining(StrictModel):
     """A Comprehend custom entity recognizer trained from documents plus an entity list in S3."""
 
-    entity_types: list[str] = Field(min_length=1, max_length=25)
+    entity_types: list[str] = Field(min_length=1, max_length=25, description="Entity types to train on.")
     documents: str = Field(pattern=_S3_KEY, description="Key of the training documents (one per line).")
     entity_list: str = Field(pattern=_S3_KEY, description="Key of the entity list CSV (Text,Type).")
-    inference_units: int = Field(1, ge=1, le=10)
+    inference_units: int = Field(1, ge=1, le=10, description="Endpoint capacity; billed per second while it exists.")
 
 
 class CustomModels(StrictModel):
@@ -113,8 +135,12 @@ class CustomModels(StrictModel):
         description="Stages whose training-data bucket already holds the files below: only these train the models "
         "and run their endpoints; the others get the bucket alone.",
     )
-    toxicity_classifier: ToxicityClassifierTraining | None = None
-    entity_recognizer: EntityRecognizerTraining | None = None
+    toxicity_classifier: ToxicityClassifierTraining | None = Field(
+        None, description="A document classifier for toxicity, trained from a labelled CSV."
+    )
+    entity_recognizer: EntityRecognizerTraining | None = Field(
+        None, description="A custom entity recognizer, trained from documents and an entity list."
+    )
 
     @field_validator("train")
     @classmethod
@@ -129,15 +155,24 @@ class CustomModels(StrictModel):
 
 
 class SafetyConfig(StrictModel):
-    limits: Limits = Field(default_factory=Limits)
-    injection: Injection = Field(default_factory=Injection)
-    toxicity: Toxicity = Field(default_factory=Toxicity)
-    pii: Pii = Field(default_factory=Pii)
-    entities: Entities = Field(default_factory=Entities)
-    guardrail: GuardrailUse = Field(default_factory=GuardrailUse)
-    fail_open: bool = False
-    check_timeout_seconds: float = Field(3.0, gt=0, le=30)
-    custom_models: CustomModels = Field(default_factory=CustomModels)
+    """The runtime safety library's settings for one use case, plus the training data of its custom models."""
+
+    limits: Limits = Field(default_factory=Limits, description="What a user message may be.")
+    injection: Injection = Field(default_factory=Injection, description="The prompt-injection prefilter.")
+    toxicity: Toxicity = Field(default_factory=Toxicity, description="Toxicity check of prompts.")
+    pii: Pii = Field(default_factory=Pii, description="PII redaction of answers.")
+    entities: Entities = Field(default_factory=Entities, description="Denied terms and entity types.")
+    guardrail: GuardrailUse = Field(
+        default_factory=GuardrailUse, description="Where the library itself applies the deployed guardrail."
+    )
+    fail_open: bool = Field(False, description="If a remote check errors: false blocks, true lets the text through.")
+    check_timeout_seconds: float = Field(
+        3.0, gt=0, le=30, description="Time each remote check may take before it counts as an error."
+    )
+    custom_models: CustomModels = Field(
+        default_factory=CustomModels,
+        description="Comprehend custom models (with `features.custom_safety_models`): what to train, in which stages.",
+    )
 
     @model_validator(mode="after")
     def _recognizer_covers_denied_types(self) -> SafetyConfig:

@@ -37,8 +37,8 @@ from stacks.common.kms_key import GRANTS_FOR_AWS_RESOURCES_ONLY, KitKey
 from stacks.common.nag import acknowledge, acknowledge_all, each_pack
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import CUSTOM_SAFETY_MODEL_REGIONS
-from stacks.guardrail_policy import HARM_CATEGORIES, GuardrailPolicy
-from stacks.safety_config import SafetyConfig
+from stacks.guardrails.policy import HARM_CATEGORIES, GuardrailPolicy
+from stacks.guardrails.safety_settings import SafetyConfig
 
 # Comprehend real-time analysis: these actions support no resource type, so only Resource "*"
 # (listed with reasons in tests/policy/resource_star_allowlist.yaml).

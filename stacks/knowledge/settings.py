@@ -1,6 +1,6 @@
 """Knowledge-base settings of a use case, from usecases/<id>/knowledge.yaml.
 
-`UseCase` (stacks/config.py) names the embedding model and its dimensions; this file adds what only
+`UseCase` (stacks/config/usecase.py) names the embedding model and its dimensions; this file adds what only
 the knowledge stage needs: how documents are chunked, which vector store holds the embeddings and
 when the ingestion sync runs. A use case without knowledge.yaml gets the defaults below.
 """
@@ -33,17 +33,21 @@ class FixedChunking(StrictModel):
     """Split into chunks of about ``max_tokens`` tokens that overlap by ``overlap_percentage``."""
 
     strategy: Literal["fixed"]
-    max_tokens: int = Field(300, ge=1, le=_MAX_CHUNK_TOKENS)
-    overlap_percentage: int = Field(20, ge=1, le=99)
+    max_tokens: int = Field(300, ge=1, le=_MAX_CHUNK_TOKENS, description="Chunk size in tokens.")
+    overlap_percentage: int = Field(20, ge=1, le=99, description="Share of a chunk repeated in the next one.")
 
 
 class HierarchicalChunking(StrictModel):
     """Search small child chunks, return their larger parent chunk as context."""
 
     strategy: Literal["hierarchical"]
-    parent_max_tokens: int = Field(1500, ge=1, le=_MAX_CHUNK_TOKENS)
-    child_max_tokens: int = Field(300, ge=1, le=_MAX_CHUNK_TOKENS)
-    overlap_tokens: int = Field(60, ge=1)
+    parent_max_tokens: int = Field(
+        1500, ge=1, le=_MAX_CHUNK_TOKENS, description="Size of the parent chunk returned as context."
+    )
+    child_max_tokens: int = Field(
+        300, ge=1, le=_MAX_CHUNK_TOKENS, description="Size of the child chunks searched; below parent_max_tokens."
+    )
+    overlap_tokens: int = Field(60, ge=1, description="Tokens shared by neighbouring chunks; below child_max_tokens.")
 
     @model_validator(mode="after")
     def _child_fits_in_parent(self) -> HierarchicalChunking:
@@ -58,9 +62,11 @@ class SemanticChunking(StrictModel):
     """Split where the meaning of neighbouring sentences diverges (costs embedding calls at ingestion)."""
 
     strategy: Literal["semantic"]
-    max_tokens: int = Field(300, ge=1, le=_MAX_CHUNK_TOKENS)
+    max_tokens: int = Field(300, ge=1, le=_MAX_CHUNK_TOKENS, description="Chunk size in tokens.")
     buffer_size: Literal[0, 1] = Field(0, description="Sentences on each side compared with the current one.")
-    breakpoint_percentile_threshold: int = Field(95, ge=50, le=99)
+    breakpoint_percentile_threshold: int = Field(
+        95, ge=50, le=99, description="Dissimilarity percentile at which a new chunk starts (higher: fewer chunks)."
+    )
 
 
 class NoChunking(StrictModel):
@@ -83,7 +89,11 @@ class SyncSettings(StrictModel):
     )
     poll_interval_seconds: int = Field(60, ge=10, le=900, description="Delay between GetIngestionJob polls.")
     retry_delay_seconds: int = Field(
-        300, ge=30, le=900, description="Delay before retrying while another ingestion job is running."
+        300,
+        ge=30,
+        le=900,
+        description="Delay before retrying while another ingestion job holds the data source (at most 900: SQS's "
+        "longest message delay).",
     )
     give_up_after_hours: int = Field(
         24, ge=1, le=336, description="After this, an unfinished request goes to the dead-letter queue (alarmed)."
@@ -104,8 +114,15 @@ class KnowledgeSettings(StrictModel):
         "s3vectors",
         description="s3vectors (near-zero idle cost) or opensearch (hybrid search, billed per OCU-hour even idle).",
     )
-    chunking: Chunking = Field(default_factory=lambda: FixedChunking(strategy="fixed"))
-    sync: SyncSettings = Field(default_factory=SyncSettings)
+    chunking: Chunking = Field(
+        default_factory=lambda: FixedChunking(strategy="fixed"),
+        description="How documents are split before embedding (semantic chunking calls the embedding model "
+        "during ingestion).",
+    )
+    sync: SyncSettings = Field(
+        default_factory=SyncSettings,
+        description="When the ingestion sync runs and how it waits for a busy data source.",
+    )
 
 
 def load_knowledge_settings(usecase_id: str, root: Path = USECASES_DIR) -> KnowledgeSettings:

@@ -35,7 +35,7 @@ from stacks.common.vector_knowledge_base import (
     S3DataSource,
     VectorKnowledgeBase,
 )
-from stacks.knowledge_config import (
+from stacks.knowledge.settings import (
     FixedChunking,
     HierarchicalChunking,
     KnowledgeSettings,

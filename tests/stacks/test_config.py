@@ -26,10 +26,10 @@ from stacks.config import (
     kit_config_from_context,
     load_usecase,
 )
-from stacks.data_config import DataSettings
-from stacks.guardrail_policy import GuardrailPolicy
-from stacks.knowledge_config import KnowledgeSettings
-from stacks.safety_config import SafetyConfig
+from stacks.data.settings import DataSettings
+from stacks.guardrails.policy import GuardrailPolicy
+from stacks.guardrails.safety_settings import SafetyConfig
+from stacks.knowledge.settings import KnowledgeSettings
 from tools.config_reference import _nested_models
 
 REPO = Path(__file__).resolve().parents[2]
@@ -371,7 +371,7 @@ def test_an_unknown_or_legacy_model_warns_and_synth_goes_on(tmp_path):
     _, warnings = validate_usecase(kit_config_from_context(cdk_json_context()), root)
     assert len(warnings) == 1
     assert "models.text: " in warnings[0]
-    assert "not in stacks/models.yaml" in warnings[0]
+    assert "not in stacks/config/models.yaml" in warnings[0]
     root = _usecase_with_models(tmp_path / "legacy", text="us.anthropic.claude-3-5-haiku-20241022-v1:0")
     _, warnings = validate_usecase(kit_config_from_context(cdk_json_context()), root)
     assert len(warnings) == 1

@@ -11,7 +11,7 @@ import yaml
 from pipeline.settings import settings_from_file
 
 from stacks.config import MAX_SOURCE_NAME, USECASES_DIR, ConfigError, load_usecase
-from stacks.data_config import FUNCTION_SECTIONS, MAX_FIELDS_PER_SOURCE, MAX_LEDGER_COUNTERS, load_data_settings
+from stacks.data.settings import FUNCTION_SECTIONS, MAX_FIELDS_PER_SOURCE, MAX_LEDGER_COUNTERS, load_data_settings
 from tests.lambdas.pipeline.harness import data_settings, settings_layer_id, synth_data_stack
 from tools.iam_check import check, load_allowlist
 

@@ -26,10 +26,10 @@ from stacks.common.powertools import LAYER_ACCOUNT, POWERTOOLS_VERSION, Powertoo
 from stacks.common.stage_policy import StagePolicy
 from stacks.common.vector_knowledge_base import VectorKnowledgeBase
 from stacks.config import ConfigError, kit_config_from_context
-from stacks.foundation import FoundationProps, FoundationStack
-from stacks.guardrail_policy import load_guardrail_policy
-from stacks.guardrails import GuardrailsProps, GuardrailsStack
-from stacks.safety_config import SafetyConfig, load_safety_config
+from stacks.foundation.stack import FoundationProps, FoundationStack
+from stacks.guardrails.policy import load_guardrail_policy
+from stacks.guardrails.safety_settings import SafetyConfig, load_safety_config
+from stacks.guardrails.stack import GuardrailsProps, GuardrailsStack
 from tools.iam_check import statements
 
 PREFIX = "journey-customer-retention"
@@ -330,7 +330,8 @@ def test_powertools_layer_arn_fallback_uses_the_published_layer_of_the_configure
     KitFunction(stack_, "Fn", handler="x.handler", description="d", service="s", namespace="N", key=key, stage=stage)
     (function,) = resources(app.synth().get_stack_by_name("S").template, "AWS::Lambda::Function").values()
     assert [sub(layer) for layer in function["Properties"]["Layers"]] == [
-        f"arn:<AWS::Partition>:lambda:<AWS::Region>:{LAYER_ACCOUNT}:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27"
+        "<DependencyLayer45F9B859>",  # the stack's own (stacks/common/dependency_layer.py); CDK sorts by path
+        f"arn:<AWS::Partition>:lambda:<AWS::Region>:{LAYER_ACCOUNT}:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27",
     ]
 
 

@@ -41,10 +41,10 @@ from pydantic import BaseModel
 from stacks.app_builder import cdk_json_context
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import KitConfig
-from stacks.foundation import FoundationProps, FoundationStack
-from stacks.guardrail_policy import load_guardrail_policy
-from stacks.guardrails import GuardrailsProps, GuardrailsStack
-from stacks.safety_config import SafetyConfig, load_safety_config
+from stacks.foundation.stack import FoundationProps, FoundationStack
+from stacks.guardrails.policy import load_guardrail_policy
+from stacks.guardrails.safety_settings import SafetyConfig, load_safety_config
+from stacks.guardrails.stack import GuardrailsProps, GuardrailsStack
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted((ROOT / "docs").glob("*.md"))

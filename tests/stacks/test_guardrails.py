@@ -21,8 +21,8 @@ from stacks.common.kit_function import KitFunction
 from stacks.common.nag import add_nag_packs
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import ConfigError
-from stacks.foundation import FoundationProps, FoundationStack
-from stacks.guardrail_policy import (
+from stacks.foundation.stack import FoundationProps, FoundationStack
+from stacks.guardrails.policy import (
     MAX_BLOCKED_MESSAGE,
     MAX_REGEX_PATTERN,
     MAX_TOPIC_DEFINITION,
@@ -36,8 +36,8 @@ from stacks.guardrail_policy import (
     load_guardrail_policy,
     parse_guardrail_policy,
 )
-from stacks.guardrails import GuardrailsProps, GuardrailsStack
-from stacks.safety_config import ComprehendPiiType, SafetyConfig, ToxicityLabel, load_safety_config
+from stacks.guardrails.safety_settings import ComprehendPiiType, SafetyConfig, ToxicityLabel, load_safety_config
+from stacks.guardrails.stack import GuardrailsProps, GuardrailsStack
 from tools.iam_check import check, load_allowlist
 
 USECASE = "customer-retention"

@@ -28,15 +28,15 @@ from stacks.common.buckets import SecureBucket
 from stacks.common.nag import acknowledge_role_policy, add_nag_packs
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import ConfigError
-from stacks.data import DOCUMENTS
-from stacks.foundation import FoundationProps, FoundationStack
-from stacks.knowledge import KnowledgeProps, KnowledgeStack
-from stacks.knowledge_config import (
+from stacks.data.stores import DOCUMENTS
+from stacks.foundation.stack import FoundationProps, FoundationStack
+from stacks.knowledge.settings import (
     HierarchicalChunking,
     KnowledgeSettings,
     SyncSettings,
     load_knowledge_settings,
 )
+from stacks.knowledge.stack import KnowledgeProps, KnowledgeStack
 from tests.lambdas.knowledge.sync_world import DS_ID, KB_ID, sync_world
 from tools.iam_check import check, load_allowlist
 

@@ -1,6 +1,6 @@
 """Model catalogue: the YAML is sound, and every error and warning of `check_models` fires exactly when it should.
 
-Expected values are copied from stacks/models.yaml and the AWS pages it cites (model cards, the
+Expected values are copied from stacks/config/models.yaml and the AWS pages it cites (model cards, the
 Knowledge Bases page, the lifecycle pages), never recomputed with the code under test.
 """
 
@@ -16,7 +16,7 @@ import pytest
 import yaml
 
 from stacks.config import ConfigError, load_usecase
-from stacks.model_catalogue import (
+from stacks.config.model_catalogue import (
     CATALOGUE_PATH,
     Catalogue,
     ModelCheck,
@@ -442,12 +442,12 @@ def test_an_unknown_id_is_a_warning_with_the_closest_known_id(catalogue: Catalog
     assert result.warnings == [
         (
             TEXT,
-            f"anthropic.claude-haiku-4-5 is not in stacks/models.yaml (checked {CHECKED}); synth continues — "
+            f"anthropic.claude-haiku-4-5 is not in stacks/config/models.yaml (checked {CHECKED}); synth continues — "
             f"check the id in the Bedrock console; did you mean {HAIKU_45}?",
         ),
         (
             EMBEDDING,
-            f"amazon.titan-embed-text-v3:0 is not in stacks/models.yaml (checked {CHECKED}); synth continues — "
+            f"amazon.titan-embed-text-v3:0 is not in stacks/config/models.yaml (checked {CHECKED}); synth continues — "
             f"check the id in the Bedrock console; did you mean {TITAN_V2}?",
         ),
     ]
@@ -458,7 +458,7 @@ def test_an_unknown_id_with_nothing_close_has_no_guess(catalogue: Catalogue):
     assert result.warnings == [
         (
             TEXT,
-            f"zz.qq-1 is not in stacks/models.yaml (checked {CHECKED}); "
+            f"zz.qq-1 is not in stacks/config/models.yaml (checked {CHECKED}); "
             "synth continues — check the id in the Bedrock console",
         )
     ]

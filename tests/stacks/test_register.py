@@ -81,7 +81,7 @@ def test_a_broken_stage_file_makes_the_use_case_invalid_naming_the_file(name, tm
 
 
 def test_warnings_are_printed_but_leave_the_use_case_valid(tmp_path, capsys):
-    # The use case's previous default: Claude 3.5 Haiku, legacy in stacks/models.yaml.
+    # The use case's previous default: Claude 3.5 Haiku, legacy in stacks/config/models.yaml.
     shutil.copytree(USECASES_DIR / VALID, tmp_path / VALID)
     path = tmp_path / VALID / "usecase.yaml"
     text = path.read_text()

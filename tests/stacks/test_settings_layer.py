@@ -102,8 +102,8 @@ def test_the_runtime_reads_the_file_only_with_its_deployed_digest(tmp_path, monk
 
 
 def test_kit_function_takes_extra_layers_beside_powertools():
-    """The Data stack's functions get Powertools and the settings layer (/opt/python and /opt/settings: no
-    file of one shadows the other, whatever their order)."""
+    """The Data stack's functions get Powertools, the dependency layer and the settings layer (/opt/python and
+    /opt/settings: no file of the settings shadows a package, whatever their order)."""
     data = synth_data_stack().data
     (validate,) = [
         r["Properties"]
@@ -111,6 +111,7 @@ def test_kit_function_takes_extra_layers_beside_powertools():
         if r["Type"] == "AWS::Lambda::Function" and k.startswith("ValidateFunction")
     ]
     layers = validate["Layers"]
-    assert len(layers) == 2
+    assert len(layers) == 3
     assert {"Ref": settings_layer_id(data)} in layers
+    assert any(isinstance(layer, dict) and layer["Ref"].startswith("DependencyLayer") for layer in layers)
     assert any(isinstance(layer, str) and "powertools" in layer.lower() for layer in layers)

@@ -17,7 +17,7 @@ from pipeline.settings import parse_settings
 from pipeline.validation import validate_object
 
 from stacks.config import load_usecase
-from stacks.data_config import load_data_settings
+from stacks.data.settings import load_data_settings
 from tools import smoke
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

@@ -6,12 +6,16 @@ The register has its own module (test_register.py).
 from __future__ import annotations
 
 import json
+import typing
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from stacks.config import KitConfig
+from stacks.knowledge.settings import KnowledgeSettings
 from stacks.synth_gate import NAG_PACKS
+from stacks.usecase_files import UseCaseFiles
 from tools import config_reference, iam_check, synth_summary
 
 STACK = "kit-dev-S"
@@ -221,3 +225,22 @@ def test_iam_check_names_templates_by_stack(synth):
 
 def test_readme_configuration_reference_is_generated_from_the_models():
     assert config_reference.main(["--check"]) == 0, "run `make docs` to regenerate the generated references"
+
+
+def test_every_use_case_file_has_a_generated_reference():
+    """A file model added to `UseCaseFiles` must be rendered on some page (and so checked for staleness)."""
+    file_models = set(typing.get_type_hints(UseCaseFiles).values())
+    assert file_models | {KitConfig} == config_reference.RENDERED_MODELS
+    pages = {(page, *config_reference.markers(name)) for page, name in config_reference.STAGE_FILES.values()}
+    assert pages <= {(page, start, end) for page, start, end, _ in config_reference.PAGES}
+
+
+def test_a_tagged_union_lists_its_members_and_names_them_on_each_field():
+    """knowledge.yaml's `chunking`: one row for `strategy`, each other field once, with the strategies it takes."""
+    rows = config_reference.model_table(KnowledgeSettings)
+    strategy = [r for r in rows if r.startswith("| `chunking.strategy`")]
+    assert len(strategy) == 1
+    assert "`fixed` \\| `hierarchical` \\| `semantic` \\| `none` | `fixed` |" in strategy[0]
+    assert [r for r in rows if r.startswith("| `chunking.max_tokens`")] == [
+        "| `chunking.max_tokens` (strategy `fixed`, `semantic`) | int | `300` | Chunk size in tokens. (ge=1, le=8192) |"
+    ]

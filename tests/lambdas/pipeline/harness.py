@@ -28,9 +28,9 @@ from stacks.common.nag import add_nag_packs
 from stacks.common.settings_layer import SETTINGS_FOLDER, write_settings_files
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import load_usecase
-from stacks.data import DataProps, DataStack
-from stacks.data_config import DataSettings, load_data_settings
-from stacks.foundation import FoundationProps, FoundationStack
+from stacks.data.settings import DataSettings, load_data_settings
+from stacks.data.stack import DataProps, DataStack
+from stacks.foundation.stack import FoundationProps, FoundationStack
 from tools.generate_sample_data import find_pii
 
 USECASE = "customer-retention"
@@ -67,8 +67,12 @@ def layer_folder(outdir: Path, template: dict[str, Any], logical_id: str) -> Pat
 
 
 def settings_layer_id(template: dict[str, Any]) -> str:
-    """The logical id of the stack's settings layer (the one layer version it defines)."""
-    (logical_id,) = [k for k, v in template["Resources"].items() if v["Type"] == "AWS::Lambda::LayerVersion"]
+    """The logical id of the stack's settings layer (its one layer version besides the dependency layer)."""
+    (logical_id,) = [
+        k
+        for k, v in template["Resources"].items()
+        if v["Type"] == "AWS::Lambda::LayerVersion" and not k.startswith("DependencyLayer")
+    ]
     return logical_id
 
 

@@ -18,9 +18,9 @@ from pipeline.ledger import MAX_COUNTERS
 from pipeline.models import Redacted
 from pipeline.profiling import MISSING, OTHER, assess
 
-from stacks.comprehend_types import PiiEntityType
 from stacks.config import MAX_SOURCE_NAME, MAX_SOURCES
-from stacks.data_config import MAX_FIELDS_PER_SOURCE, MAX_LEDGER_COUNTERS, DataSettings
+from stacks.config.comprehend_types import PiiEntityType
+from stacks.data.settings import MAX_FIELDS_PER_SOURCE, MAX_LEDGER_COUNTERS, DataSettings
 from tests.lambdas.pipeline.harness import data_settings, profile_spec
 
 STATE_BYTES = 256 * 1024  # Step Functions: the largest input or output of a state

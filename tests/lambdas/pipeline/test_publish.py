@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from pipeline import keys, publish
 from pipeline.settings import parse_settings
 
-from stacks.data_config import KNOWLEDGE_RENDERINGS
+from stacks.data.settings import KNOWLEDGE_RENDERINGS
 from tests.lambdas.pipeline.harness import as_written, parse_markdown, pipeline_settings
 
 SOURCES = pipeline_settings().sources

@@ -1,0 +1,323 @@
+"""The Data stack's workflow: the Step Functions state machine of a run and the rule that starts it.
+
+start -> Distributed Map (validate -> redact -> profile per object) -> assess -> bias gate -> Distributed Map
+(publish per object) -> finalize -> `DatasetPublished` on EventBridge. Every Lambda task retries throttling with
+exponential backoff and full jitter; inside the maps any other failure routes the object to quarantine.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import aws_cdk as cdk
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_sqs as sqs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import aws_stepfunctions_tasks as tasks
+
+from stacks.common.kit_function import KitFunction
+from stacks.common.nag import acknowledge, acknowledge_all, acknowledge_role_policy, each_pack, iam5_resource_finding
+from stacks.common.object_map import ObjectMap
+from stacks.data.stores import MAP_RESULTS, DataStores
+
+if TYPE_CHECKING:
+    from stacks.data.stack import DataProps
+
+# Where Step Functions log groups go (see `_state_machine`); the stage's name prefix keeps them unique.
+VENDED_LOGS_STATES = "/aws/vendedlogs/states/"
+READY_PATTERN = "datasets/*/_READY"
+# Errors a step may retry: Lambda's own transient errors and throttling that outlasted the SDK's retries.
+RETRYABLE = [
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+    "Throttled",
+]
+
+
+class PipelineWorkflow:
+    """Builds, in ``stack``, the state machine (`state_machine`) that announces each published dataset on
+    ``event_bus`` as ``event_source`` / ``event_detail_type``, and the rule that starts it from a dataset's
+    `_READY` marker, with its dead-letter queue (`trigger_dead_letters`)."""
+
+    def __init__(
+        self,
+        stack: cdk.Stack,
+        props: DataProps,
+        stores: DataStores,
+        functions: dict[str, KitFunction],
+        *,
+        event_bus: events.IEventBus,
+        event_source: str,
+        event_detail_type: str,
+    ) -> None:
+        self._stack = stack
+        self._props = props
+        self._stores = stores
+        self._functions = functions
+        self._maps: list[ObjectMap] = []
+        self.state_machine = self._state_machine(event_bus, event_source, event_detail_type)
+        self.trigger_dead_letters = self._trigger()
+
+    def _invoke(
+        self, state_id: str, step: str, payload: dict[str, object] | None = None, result_path: str | None = None
+    ) -> tasks.LambdaInvoke:
+        task = tasks.LambdaInvoke(
+            self._stack,
+            state_id,
+            lambda_function=self._functions[step].function,
+            payload=sfn.TaskInput.from_object(payload) if payload is not None else None,
+            payload_response_only=True,
+            retry_on_service_exceptions=False,
+            result_path=result_path,
+        )
+        task.add_retry(
+            errors=RETRYABLE,
+            interval=cdk.Duration.seconds(2),
+            max_attempts=6,
+            backoff_rate=2,
+            max_delay=cdk.Duration.seconds(60),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        return task
+
+    def _distributed_map(
+        self, state_id: str, prefix_path: str, item_selector: dict[str, object], processor: sfn.IChainable
+    ) -> ObjectMap:
+        objects = ObjectMap(
+            self._stack,
+            state_id,
+            items=self._stores.raw,
+            prefix_path=prefix_path,
+            results=self._stores.reports,
+            results_prefix=MAP_RESULTS,
+            item_selector=item_selector,
+            max_concurrency=self._props.settings.map_concurrency,
+        )
+        objects.item_processor(processor)
+        self._maps.append(objects)
+        return objects
+
+    def _state_machine(
+        self, event_bus: events.IEventBus, event_source: str, event_detail_type: str
+    ) -> sfn.StateMachine:
+        stack, props = self._stack, self._props
+        start = self._invoke(
+            "Start",
+            "start",
+            payload={"event": sfn.JsonPath.object_at("$"), "execution": sfn.JsonPath.string_at("$$.Execution.Name")},
+        )
+        # Phase 1: every object of the dataset through validate -> redact -> profile.
+        quarantine_processing = self._invoke(
+            "QuarantineFailedObject", "quarantine", payload={"phase": "process", "failed": sfn.JsonPath.object_at("$")}
+        )
+        validate = self._invoke("Validate", "validate")
+        redact = self._invoke("Redact", "redact")
+        profile = self._invoke("Profile", "profile")
+        for task in (validate, redact, profile):
+            task.add_catch(quarantine_processing, errors=[sfn.Errors.ALL], result_path="$.error")
+        process = self._distributed_map(
+            "ProcessObjects",
+            "$.run.prefix",
+            {
+                "key": sfn.JsonPath.string_at("$$.Map.Item.Value.Key"),
+                "size": sfn.JsonPath.number_at("$$.Map.Item.Value.Size"),
+                "run": sfn.JsonPath.object_at("$.run"),
+            },
+            validate.next(redact).next(profile),
+        )
+        assess = self._invoke(
+            "Assess", "assess", payload={"run": sfn.JsonPath.object_at("$.run")}, result_path="$.assessment"
+        )
+        # Phase 2: publish every redacted object, unless the bias gate failed.
+        publish = self._invoke("Publish", "publish")
+        publish.add_catch(
+            self._invoke(
+                "QuarantineUnpublishedObject",
+                "quarantine",
+                payload={"phase": "publish", "failed": sfn.JsonPath.object_at("$")},
+            ),
+            errors=[sfn.Errors.ALL],
+            result_path="$.error",
+        )
+        publish_all = self._distributed_map(
+            "PublishObjects",
+            "$.run.redacted_prefix",
+            {
+                "key": sfn.JsonPath.string_at("$$.Map.Item.Value.Key"),
+                "run": sfn.JsonPath.object_at("$.run"),
+                "bias_status": sfn.JsonPath.string_at("$.assessment.status"),
+            },
+            publish,
+        )
+
+        def finalize(state_id: str, published: bool) -> tasks.LambdaInvoke:
+            return self._invoke(
+                state_id,
+                "finalize",
+                payload={
+                    "run": sfn.JsonPath.object_at("$.run"),
+                    "assessment": sfn.JsonPath.object_at("$.assessment"),
+                    "published": published,
+                },
+                result_path="$.final",
+            )
+
+        announce = tasks.EventBridgePutEvents(
+            stack,
+            "AnnounceDatasetPublished",
+            entries=[
+                tasks.EventBridgePutEventsEntry(
+                    event_bus=event_bus,
+                    source=event_source,
+                    detail_type=event_detail_type,
+                    detail=sfn.TaskInput.from_json_path_at("$.final.summary"),
+                )
+            ],
+            result_path=sfn.JsonPath.DISCARD,
+        )
+        announce.add_retry(
+            errors=["EventBridge.FailedEntry", "EventBridge.EventBridgeException"],
+            interval=cdk.Duration.seconds(2),
+            max_attempts=5,
+            backoff_rate=2,
+            max_delay=cdk.Duration.seconds(60),
+            jitter_strategy=sfn.JitterType.FULL,
+        )
+        gate = (
+            sfn.Choice(stack, "BiasGate")
+            .when(
+                sfn.Condition.string_equals("$.assessment.status", "FAIL"),
+                finalize("FinalizeHeldBack", published=False).next(
+                    sfn.Fail(
+                        stack,
+                        "BiasGateFailed",
+                        error="BiasGateFailed",
+                        cause="Bias profile FAIL: nothing published; see the run report",
+                    )
+                ),
+            )
+            .otherwise(
+                publish_all.next(finalize("FinalizePublished", published=True))
+                .next(announce)
+                .next(sfn.Succeed(stack, "Published"))
+            )
+        )
+        # Step Functions adds each destination log group to the account's CloudWatch Logs resource policy,
+        # which is capped at 5,120 characters; names under /aws/vendedlogs/ are covered without growing it
+        # (Step Functions Developer Guide, "Avoiding CloudWatch Logs resource policy size restrictions").
+        log_group = logs.LogGroup(
+            stack,
+            "PipelineLogs",
+            log_group_name=f"{VENDED_LOGS_STATES}{props.name_prefix}-data-pipeline",
+            encryption_key=props.key.key,
+            retention=props.stage.log_retention,
+            removal_policy=props.stage.removal_policy,
+        )
+        machine = sfn.StateMachine(
+            stack,
+            "Pipeline",
+            state_machine_name=f"{props.name_prefix}-data-pipeline",
+            state_machine_type=sfn.StateMachineType.STANDARD,
+            definition_body=sfn.DefinitionBody.from_chainable(start.next(process).next(assess).next(gate)),
+            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
+            tracing_enabled=True,
+            timeout=cdk.Duration.hours(24),
+        )
+        # Like KitFunction: CDK orders the state machine after its role (DependsOn) although RoleArn's GetAtt
+        # already does; the DependsOn also carries the role's policy, which must stay (cfn-lint W3005).
+        machine_resource = machine.node.default_child
+        assert isinstance(machine_resource, sfn.CfnStateMachine)
+        machine_resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
+        for objects in self._maps:
+            objects.grant_results(machine.role)
+        self._acknowledge_state_machine_policies(machine)
+        return machine
+
+    def _acknowledge_state_machine_policies(self, machine: sfn.StateMachine) -> None:
+        """The findings CDK's Step Functions integrations raise by construction, each with its evidence."""
+        stack = self._stack
+        policy = machine.role.node.find_child("DefaultPolicy").node.default_child
+        assert policy is not None
+        acknowledge_role_policy(policy)
+        for function in self._functions.values():
+            acknowledge(
+                policy,
+                iam5_resource_finding(stack, f"{function.function_arn}:*"),
+                "lambda:InvokeFunction on the function's own versions and aliases (CDK's LambdaInvoke grant); "
+                "no other function matches the ARN.",
+            )
+        distributed = machine.node.find_child("DistributedMapPolicy").node.default_child
+        assert distributed is not None
+        acknowledge_role_policy(distributed)
+        # Built the way CDK builds the DistributedMapPolicy resources (Stack.format_arn), so the finding id
+        # holds for environment-agnostic and pinned stacks alike (a pinned region renders as a literal).
+        name = cdk.Fn.select(6, cdk.Fn.split(":", machine.state_machine_arn))
+        executions = stack.format_arn(
+            service="states", resource="execution", resource_name=name, arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME
+        )
+        for resource in (f"{executions}:*", f"{executions}/*:*"):
+            acknowledge(
+                distributed,
+                iam5_resource_finding(stack, resource),
+                "Distributed Map describes, stops and redrives the child executions of this state machine only; "
+                "their names are generated per map run.",
+            )
+
+    def _trigger(self) -> sqs.Queue:
+        stack, props = self._stack, self._props
+        rule_name = f"{props.name_prefix}-data-ready"
+        dead_letters = sqs.Queue(
+            stack,
+            "TriggerDeadLetters",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=props.key.key,
+            enforce_ssl=True,
+            retention_period=cdk.Duration.days(14),
+        )
+        acknowledge_all(
+            dead_letters.node.default_child,  # type: ignore[arg-type]
+            ["AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"],
+            "This queue is itself the dead-letter queue of the dataset-ready rule; it has no further DLQ.",
+        )
+        rule = events.Rule(
+            stack,
+            "DatasetReady",
+            rule_name=rule_name,
+            description="A dataset's _READY marker in the raw bucket starts one pipeline run",
+            event_pattern=events.EventPattern(
+                source=["aws.s3"],
+                detail_type=["Object Created"],
+                detail={
+                    "bucket": {"name": [self._stores.raw.bucket_name]},
+                    "object": {"key": [{"wildcard": READY_PATTERN}]},
+                },
+            ),
+        )
+        rule.add_target(
+            targets.SfnStateMachine(
+                self.state_machine,
+                dead_letter_queue=dead_letters,
+                retry_attempts=20,
+                max_event_age=cdk.Duration.hours(24),
+            )
+        )
+        # EventBridge sends undeliverable events to the CMK-encrypted queue: it may use the key for this rule.
+        props.key.allow_service(
+            f"EventBridgeDeadLettersOf{cdk.Names.unique_id(rule)}"[:128],
+            "events.amazonaws.com",
+            source_arn=cdk.Stack.of(props.key).format_arn(
+                service="events", resource="rule", resource_name=rule_name, arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME
+            ),
+        )
+        events_policy = self.state_machine.node.find_child("EventsRole").node.find_child("DefaultPolicy")
+        acknowledge_all(
+            events_policy.node.default_child,  # type: ignore[arg-type]
+            each_pack("IAMNoInlinePolicy"),
+            "EventBridge's role for this rule holds one statement (states:StartExecution on this state machine) "
+            "and is created and deleted with it; a managed copy would be attachable elsewhere.",
+        )
+        return dead_letters
