@@ -31,7 +31,7 @@ from common.safety.policy import InputLimits
 # The confusables table (900 KB of JSON) loads on the first non-ASCII message only; its absence is
 # an error at import time, not a silent gap on the first Cyrillic input.
 if importlib.util.find_spec("confusable_homoglyphs") is None:  # pragma: no cover - packaging guard
-    raise ImportError("common.safety.validation needs confusable-homoglyphs (the dependency layer, requirements-lambda.txt)")
+    raise ImportError("common.safety.validation needs confusable-homoglyphs (the dependency layer)")
 
 _BIDI_CONTROLS = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _TAG_CHARACTERS = re.compile("[\U000e0000-\U000e007f]")
