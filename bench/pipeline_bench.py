@@ -32,10 +32,10 @@ sys.path[:0] = [str(REPO_ROOT), str(REPO_ROOT / "lambdas")]
 
 import boto3  # noqa: E402
 from botocore.awsrequest import AWSResponse  # noqa: E402
+from pipeline.contract import PipelineSettings  # noqa: E402
 from pipeline.pii import Hasher, Segment, plan_chunks, redact_records  # noqa: E402
 from pipeline.profiling import count_groups  # noqa: E402
 from pipeline.redact import comprehend_detector  # noqa: E402
-from pipeline.settings import PipelineSettings, parse_settings  # noqa: E402
 from pipeline.validate import count_missing  # noqa: E402
 from pipeline.validation import ObjectRejected, decode, validate_object  # noqa: E402
 
@@ -138,7 +138,7 @@ def process(
 
 
 def run(scale: int) -> Result:
-    settings = parse_settings(load_data_settings(load_usecase("customer-retention")).runtime())
+    settings = load_data_settings(load_usecase("customer-retention")).contract()
     files = workload(scale)
     stub = StubbedComprehend()
     hasher = Hasher(b"bench-salt-0123456789")

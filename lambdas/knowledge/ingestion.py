@@ -21,6 +21,7 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from botocore.exceptions import ClientError
+from common.aws_errors import error_code, is_throttling
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 # Metric names; stacks/common/vector_knowledge_base.py reads the same names (a test checks both).
@@ -39,7 +40,6 @@ RUNNING = frozenset({"STARTING", "IN_PROGRESS", "STOPPING"})
 # One ingestion job per data source at a time: StartIngestionJob answers ConflictException while one
 # runs. The account-wide concurrent-job quota answers ServiceQuotaExceededException; both clear by waiting.
 BUSY = frozenset({"ConflictException", "ServiceQuotaExceededException"})
-THROTTLED = frozenset({"ThrottlingException", "TooManyRequestsException"})
 MAX_SQS_DELAY_SECONDS = 900  # SQS DelaySeconds limit
 THROTTLE_BASE_DELAY_SECONDS = 30
 
@@ -139,14 +139,14 @@ def _start(message: StartRequest, *, agent: Any, target: SyncTarget, timing: Syn
             description=f"{message.reason} {message.trigger_id}"[:200],
         )
     except ClientError as error:
-        code = error.response.get("Error", {}).get("Code", "")
+        code = error_code(error)
         if code in BUSY:
             return Outcome(
                 summary=f"data source busy ({code}); retrying in {timing.retry_delay_seconds}s",
                 follow_up=FollowUp(_next(message), min(timing.retry_delay_seconds, MAX_SQS_DELAY_SECONDS)),
                 metrics={SYNC_REQUESTS_DEFERRED: 1},
             )
-        if code in THROTTLED:
+        if is_throttling(error):
             return _throttled(message)
         raise
     job = response["ingestionJob"]
@@ -174,7 +174,7 @@ def _poll(message: PollRequest, *, agent: Any, target: SyncTarget, timing: SyncT
             ingestionJobId=message.ingestion_job_id,
         )["ingestionJob"]
     except ClientError as error:
-        if error.response.get("Error", {}).get("Code", "") in THROTTLED:
+        if is_throttling(error):
             return _throttled(message)
         raise
     status: str = job["status"]

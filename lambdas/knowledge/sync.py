@@ -18,7 +18,7 @@ from aws_lambda_powertools.utilities.batch.types import PartialItemFailureRespon
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel, SqsRecordModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from common.clients import client
-from common.observability import powertools
+from common.observability import powertools, powertools_metrics
 from pydantic import Json
 
 from knowledge.ingestion import (
@@ -31,7 +31,8 @@ from knowledge.ingestion import (
     start_request,
 )
 
-logger, tracer, metrics = powertools()
+logger, tracer = powertools()
+metrics = powertools_metrics()
 
 
 class SyncRecord(SqsRecordModel):

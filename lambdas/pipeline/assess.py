@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from common.observability import powertools
 
@@ -11,15 +12,15 @@ from pipeline import runtime
 from pipeline.models import AssessRequest
 from pipeline.profiling import assess
 
-logger, tracer, metrics = powertools()
+logger, tracer = powertools()
 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    request = AssessRequest.model_validate(event)
-    profile = assess(runtime.ledger().counts(request.run.id), runtime.settings().profile)
+@event_parser(model=AssessRequest)
+def handler(event: AssessRequest, context: LambdaContext) -> dict[str, Any]:
+    profile = assess(runtime.ledger().counts(event.run.id), runtime.settings().profile)
     logger.info(
-        "assessed", extra={"run_id": request.run.id, "status": profile["status"], "findings": profile["findings"]}
+        "assessed", extra={"run_id": event.run.id, "status": profile["status"], "findings": profile["findings"]}
     )
     return profile

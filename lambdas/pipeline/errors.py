@@ -3,18 +3,7 @@
 from __future__ import annotations
 
 from botocore.exceptions import ClientError
-
-THROTTLING_CODES = frozenset(
-    {
-        "ThrottlingException",
-        "Throttling",
-        "TooManyRequestsException",
-        "ProvisionedThroughputExceededException",
-        "RequestLimitExceeded",
-        "SlowDown",
-        "ThrottledException",
-    }
-)
+from common.aws_errors import is_throttling
 
 
 class Throttled(Exception):  # noqa: N818 - the name is the Step Functions error the Retry matches
@@ -22,5 +11,5 @@ class Throttled(Exception):  # noqa: N818 - the name is the Step Functions error
 
 
 def raise_if_throttled(exc: ClientError) -> None:
-    if exc.response.get("Error", {}).get("Code") in THROTTLING_CODES:
+    if is_throttling(exc):
         raise Throttled(f"{exc.operation_name}: {exc.response['Error'].get('Message', '')}") from exc

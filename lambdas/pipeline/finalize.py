@@ -10,8 +10,9 @@ from typing import Any
 
 from aws_lambda_powertools import Metrics, single_metric
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
-from common.observability import powertools
+from common.observability import powertools, powertools_metrics
 
 from pipeline import keys, runtime
 from pipeline.ledger import Ledger
@@ -20,7 +21,8 @@ from pipeline.profiling import status_code
 from pipeline.report import ConservationError, conservation, quarantine_rate, render_markdown
 from pipeline.storage import Storage
 
-logger, tracer, metrics = powertools()
+logger, tracer = powertools()
+metrics = powertools_metrics()
 
 
 def build_report(request: FinalizeRequest, counts: dict[str, int], now: datetime) -> dict[str, Any]:
@@ -94,9 +96,10 @@ def process(
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=FinalizeRequest)
+def handler(event: FinalizeRequest, context: LambdaContext) -> dict[str, Any]:
     return process(
-        FinalizeRequest.model_validate(event),
+        event,
         ledger=runtime.ledger(),
         storage=runtime.storage(),
         reports_bucket=runtime.env("REPORTS_BUCKET"),

@@ -7,11 +7,19 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
 
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class StartRequest(_Model):
+    """The state machine's first task: the `_READY` marker's S3 event (EventBridge) and the execution's name."""
+
+    event: S3EventNotificationEventBridgeModel
+    execution: str = Field(min_length=1, max_length=80)
 
 
 class Run(_Model):

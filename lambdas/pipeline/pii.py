@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pipeline.settings import TEXT_FIELD, PiiPolicy, SourceSpec
+from pipeline.contract import TEXT_FIELD, PiiPolicy, SourceSpec
 
 SEPARATOR = "\n\n"  # between pieces of different fields in one chunk
 _BOUNDARIES = ("\n\n", "\n", ". ", "! ", "? ", "; ", ", ", " ")

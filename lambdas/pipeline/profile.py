@@ -5,17 +5,18 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from common.observability import powertools
 
 from pipeline import keys, runtime
+from pipeline.contract import ProfileSpec
 from pipeline.ledger import Ledger
 from pipeline.models import Redacted
 from pipeline.profiling import count_groups
-from pipeline.settings import ProfileSpec
 from pipeline.storage import Storage
 
-logger, tracer, metrics = powertools()
+logger, tracer = powertools()
 PHASE = "process"
 
 
@@ -52,9 +53,10 @@ def process(item: Redacted, *, spec: ProfileSpec | None, storage: Storage, ledge
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=Redacted)
+def handler(event: Redacted, context: LambdaContext) -> dict[str, Any]:
     result = process(
-        Redacted.model_validate(event),
+        event,
         spec=runtime.settings().profile,
         storage=runtime.storage(),
         ledger=runtime.ledger(),

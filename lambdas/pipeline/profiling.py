@@ -12,7 +12,7 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from pipeline.settings import Band, ProfileSpec
+from pipeline.contract import Band, ProfileSpec
 from pipeline.stats import chi_square_goodness_of_fit, outcome_parity, population_stability_index
 
 OTHER = "(other)"

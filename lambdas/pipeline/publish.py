@@ -20,16 +20,17 @@ import json
 from collections.abc import Sequence
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from common.observability import powertools
 
 from pipeline import keys, runtime
+from pipeline.contract import TEXT_FIELD, PipelineSettings, SourceSpec
 from pipeline.ledger import Ledger
 from pipeline.models import PublishItem
-from pipeline.settings import TEXT_FIELD, PipelineSettings, SourceSpec
 from pipeline.storage import Storage
 
-logger, tracer, metrics = powertools()
+logger, tracer = powertools()
 PHASE = "publish"
 CONTENT_TYPES = {
     "jsonl": "application/x-ndjson",
@@ -199,9 +200,10 @@ def process(
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=PublishItem)
+def handler(event: PublishItem, context: LambdaContext) -> dict[str, Any]:
     result = process(
-        PublishItem.model_validate(event),
+        event,
         settings=runtime.settings(),
         storage=runtime.storage(),
         ledger=runtime.ledger(),

@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from common.observability import powertools
 
 from pipeline import keys, runtime
+from pipeline.contract import PipelineSettings
 from pipeline.ledger import Ledger
 from pipeline.models import QuarantineRequest
-from pipeline.settings import PipelineSettings
 from pipeline.storage import Storage
 
-logger, tracer, metrics = powertools()
+logger, tracer = powertools()
 MAX_CAUSE_CHARS = 4000
 
 
@@ -85,9 +86,10 @@ def process(
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=QuarantineRequest)
+def handler(event: QuarantineRequest, context: LambdaContext) -> dict[str, Any]:
     return process(
-        QuarantineRequest.model_validate(event),
+        event,
         storage=runtime.storage(),
         ledger=runtime.ledger(),
         quarantine_bucket=runtime.env("QUARANTINE_BUCKET"),

@@ -5,19 +5,20 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 from common.clients import client
 from common.observability import powertools
 
 from pipeline import keys, runtime
+from pipeline.contract import PipelineSettings
 from pipeline.errors import raise_if_throttled
 from pipeline.models import Redacted, Validated
 from pipeline.pii import Detect, Hasher, redact_records
-from pipeline.settings import PipelineSettings
 from pipeline.storage import Storage
 
-logger, tracer, metrics = powertools()
+logger, tracer = powertools()
 
 
 def comprehend_detector(comprehend: Any, language: str) -> Detect:
@@ -75,10 +76,11 @@ def process(
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=Validated)
+def handler(event: Validated, context: LambdaContext) -> dict[str, Any]:
     settings = runtime.settings()
     redacted = process(
-        Validated.model_validate(event),
+        event,
         settings=settings,
         storage=runtime.storage(),
         detect=comprehend_detector(client("comprehend"), settings.pii.language),

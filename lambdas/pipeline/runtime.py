@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import os
-from functools import cache
 
+from aws_lambda_powertools.utilities import parameters
 from common.clients import client
 from common.settings_file import SETTINGS_FILE_ENV, SETTINGS_SHA256_ENV, settings_path
 
+from pipeline.contract import PipelineSettings, settings_from_file
 from pipeline.ledger import Claims, Ledger
-from pipeline.settings import PipelineSettings, settings_from_file
 from pipeline.storage import Storage
+
+SALT_MAX_AGE_SECONDS = 3600
 
 
 def env(name: str) -> str:
@@ -37,12 +39,8 @@ def claims() -> Claims:
     return Claims(client("dynamodb"), env("CLAIMS_TABLE"))
 
 
-@cache
-def _secret(secret_id: str) -> bytes:
-    value: str = client("secretsmanager").get_secret_value(SecretId=secret_id)["SecretString"]
-    return value.encode()
-
-
 def hash_salt() -> bytes:
-    """The salt for pseudonymous hashes, from Secrets Manager, read once per container."""
-    return _secret(env("HASH_SALT_SECRET_ARN"))
+    """The salt for pseudonymous hashes, from Secrets Manager through Powertools' cache (one read per container
+    and ``SALT_MAX_AGE_SECONDS``; the salt is never rotated, since that would change every hash)."""
+    value = parameters.get_secret(env("HASH_SALT_SECRET_ARN"), max_age=SALT_MAX_AGE_SECONDS)
+    return value if isinstance(value, bytes) else str(value).encode()

@@ -5,15 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import parse
-from aws_lambda_powertools.utilities.parser.models import S3EventNotificationEventBridgeModel
+from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from common.observability import powertools
 
 from pipeline import keys, runtime
-from pipeline.models import Run
+from pipeline.models import Run, StartRequest
 
-logger, tracer, metrics = powertools()
+logger, tracer = powertools()
 
 
 def start_run(bucket: str, marker_key: str, execution_name: str, now: datetime) -> Run:
@@ -31,9 +30,10 @@ def start_run(bucket: str, marker_key: str, execution_name: str, now: datetime) 
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    s3_event = parse(event=event["event"], model=S3EventNotificationEventBridgeModel)
-    run = start_run(s3_event.detail.bucket.name, s3_event.detail.object.key, event["execution"], datetime.now(UTC))
+@event_parser(model=StartRequest)
+def handler(event: StartRequest, context: LambdaContext) -> dict[str, Any]:
+    detail = event.event.detail
+    run = start_run(detail.bucket.name, detail.object.key, event.execution, datetime.now(UTC))
     runtime.ledger().start_run(run.id, {"dataset": run.dataset, "started_at": run.started_at})
     logger.info("run started", extra={"run_id": run.id, "dataset": run.dataset})
     return {"run": run.model_dump()}

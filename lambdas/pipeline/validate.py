@@ -9,17 +9,18 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from common.observability import powertools
 
 from pipeline import keys, runtime
+from pipeline.contract import PipelineSettings, SourceSpec
 from pipeline.ledger import Claims
 from pipeline.models import Item, Validated
-from pipeline.settings import PipelineSettings, SourceSpec
 from pipeline.storage import Storage
 from pipeline.validation import ObjectRejected, Reject, Valid, ValidationResult, decode, validate_object
 
-logger, tracer, metrics = powertools()
+logger, tracer = powertools()
 CROSS_OBJECT_DUPLICATE = "duplicate of a record in another object of the dataset"
 
 
@@ -107,9 +108,10 @@ def drop_cross_object_duplicates(
 
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
-def handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+@event_parser(model=Item)
+def handler(event: Item, context: LambdaContext) -> dict[str, Any]:
     validated = process(
-        Item.model_validate(event),
+        event,
         settings=runtime.settings(),
         storage=runtime.storage(),
         claims=runtime.claims(),

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-from pipeline.settings import TEXT_FIELD, FieldSpec, Limits, SourceSpec
+from pipeline.contract import TEXT_FIELD, FieldSpec, Limits, SourceSpec
 
 _UTF16_32_BOMS = (b"\xff\xfe", b"\xfe\xff", b"\x00\x00\xfe\xff")
 _TRUE = {"true", "1", "yes"}

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
+from pipeline.contract import FUNCTION_SECTIONS
 
 from stacks.common.kit_function import KitFunction
+from stacks.common.kms_key import grant_key_use_via
 from stacks.common.settings_layer import SettingsLayer
-from stacks.data.settings import FUNCTION_SECTIONS
 from stacks.data.stores import DATASETS, DOCUMENTS, RECORDS, REPORTS, STAGING_REDACTED, STAGING_VALID, DataStores
 
 if TYPE_CHECKING:
@@ -51,10 +52,11 @@ class PipelineFunctions:
     def __init__(self, stack: cdk.Stack, props: DataProps, stores: DataStores, *, namespace: str) -> None:
         # data.yaml grows with the use case (a schema per source, the PII policy, the bias profile): each step's
         # slice travels as /opt/settings/<step>.json in one layer, not in the 4 KB environment.
+        settings = props.settings.contract()  # lambdas/pipeline/contract.py: what the functions parse
         self.settings_layer = SettingsLayer(
             stack,
             "PipelineSettings",
-            files={step: props.settings.runtime(sections) for step, sections in FUNCTION_SECTIONS.items()},
+            files={step: settings.only(sections).wire() for step, sections in FUNCTION_SECTIONS.items()},
             description=f"{props.name_prefix}: data pipeline settings from data.yaml, one file per step",
         )
         environment = _environments(props, stores)
@@ -111,12 +113,12 @@ def _grant(functions: dict[str, KitFunction], props: DataProps, stores: DataStor
     raw, curated, quarantine = stores.raw, stores.curated, stores.quarantine
     for step, actions in TABLE_ACTIONS.items():
         fn[step].add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[stores.ledger.table_arn]))
-        key.grant_use_via(fn[step], "dynamodb", encrypt=True)
+        grant_key_use_via(key, fn[step], "dynamodb", encrypt=True)
     # validate: claims record digests to find duplicates across objects (and touches no run ledger).
     fn["validate"].add_to_principal_policy(
         iam.PolicyStatement(actions=["dynamodb:BatchGetItem", "dynamodb:PutItem"], resources=[stores.claims.table_arn])
     )
-    key.grant_use_via(fn["validate"], "dynamodb", encrypt=True)
+    grant_key_use_via(key, fn["validate"], "dynamodb", encrypt=True)
     # validate: read raw uploads, stage valid records, quarantine the rest.
     raw.grant_read(fn["validate"], DATASETS)
     raw.grant_write(fn["validate"], STAGING_VALID)
@@ -129,7 +131,7 @@ def _grant(functions: dict[str, KitFunction], props: DataProps, stores: DataStor
     fn["redact"].add_to_principal_policy(
         iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[stores.hash_salt.ref])
     )
-    key.grant_use_via(fn["redact"], "secretsmanager", encrypt=False)
+    grant_key_use_via(key, fn["redact"], "secretsmanager", encrypt=False)
     # profile: reads the redacted records it counts.
     raw.grant_read(fn["profile"], STAGING_REDACTED)
     # publish: the only writer of curated (the bucket policy denies everyone else), records and documents.

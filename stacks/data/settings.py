@@ -5,9 +5,10 @@ file says what a valid record of each source is (fields, types, sizes), what hap
 type (mask, drop or salted hash), which group fields the bias profile compares with which reference
 distribution, and the thresholds that turn the profile into PASS, WARN or FAIL.
 
-`DataSettings.runtime()` is the plain-JSON form the pipeline Lambdas receive: one file per function in
-the Data stack's settings layer (stacks/common/settings_layer.py), not the 4 KB environment;
-lambdas/pipeline/settings.py parses it, and tests/stacks/test_data.py proves the two agree.
+`DataSettings.contract()` builds what the pipeline Lambdas receive: the settings contract defined once in
+lambdas/pipeline/contract.py, which the functions parse. Each function gets its slice
+(`FUNCTION_SECTIONS`) as one file in the Data stack's settings layer (stacks/common/settings_layer.py),
+not the 4 KB environment.
 
 Maxima that follow from limits elsewhere are stated on the fields (and so in the generated reference in
 docs/data.md): fields per source and name lengths (the run's assessment in the 256 KB Step Functions
@@ -22,6 +23,8 @@ import typing
 from pathlib import Path
 from typing import Any, Literal
 
+from pipeline import contract
+from pipeline.contract import PipelineSettings
 from pydantic import Field, ValidationError, model_validator
 
 from stacks.config import (
@@ -47,18 +50,6 @@ MAX_LEDGER_COUNTERS = 250
 # Counters every object of a source adds: objects, records_in, quarantined, passed, objects_quarantined,
 # valid|<source> and pii_records|<source> (lambdas/pipeline/profile.py `object_counts`).
 FIXED_COUNTERS = 7
-# What the functions may receive; each gets only the sections it uses.
-RUNTIME_SECTIONS = ("limits", "pii", "sources", "profile", "monitoring")
-FUNCTION_SECTIONS: dict[str, tuple[str, ...]] = {
-    "validate": ("limits", "sources"),
-    "redact": ("pii", "sources"),
-    "profile": ("profile",),
-    "assess": ("profile",),
-    "publish": ("sources",),
-    "quarantine": ("sources",),  # where a failed publish may have left records and documents
-    "finalize": ("monitoring",),
-}
-
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 PiiAction = Literal["mask", "drop", "hash"]
 # Languages DetectPiiEntities supports.
@@ -302,13 +293,76 @@ class DataSettings(StrictModel):
             counters += sum((len(group.reference) + 2) * per_value for group in self.profile.groups.values())
         return counters
 
-    def runtime(self, sections: tuple[str, ...] = RUNTIME_SECTIONS) -> dict[str, Any]:
-        """The plain-JSON settings a pipeline function receives (its file in the settings layer), only ``sections``."""
-        unknown = set(sections) - set(RUNTIME_SECTIONS)
-        if unknown:
-            raise ValueError(f"unknown settings sections {sorted(unknown)}")
-        dumped = self.model_dump(mode="json", include=set(sections), exclude_none=True)
-        return {section: dumped.get(section) for section in sections}  # a use case may have no profile
+    def contract(self) -> PipelineSettings:
+        """The settings contract of the pipeline functions (lambdas/pipeline/contract.py), every section given.
+
+        Each function's settings file holds `contract().only(FUNCTION_SECTIONS[step]).wire()`.
+        """
+        limits, pii, profile = self.limits, self.pii, self.profile
+        return PipelineSettings.of(
+            {
+                "limits": contract.Limits(
+                    max_object_bytes=limits.max_object_bytes,
+                    max_record_bytes=limits.max_record_bytes,
+                    max_document_bytes=limits.max_document_bytes,
+                ),
+                "pii": contract.PiiPolicy(
+                    language=pii.language,
+                    min_score=pii.min_score,
+                    chunk_bytes=pii.chunk_bytes,
+                    default_action=pii.default_action,
+                    actions=dict(pii.actions),
+                ),
+                "sources": {name: _source_contract(name, spec) for name, spec in self.sources.items()},
+                "profile": None if profile is None else _profile_contract(profile),
+                "monitoring": contract.Monitoring(quarantine_rate_alarm=self.monitoring.quarantine_rate_alarm),
+            }
+        )
+
+
+def _source_contract(name: str, spec: SourceSpec) -> contract.SourceSpec:
+    fields = tuple(
+        contract.FieldSpec(
+            name=field_name,
+            type=field.type,
+            required=field.required,
+            max_length=field.max_length,
+            minimum=field.minimum,
+            maximum=field.maximum,
+            allowed=None if field.allowed is None else tuple(field.allowed),
+            pii=field.pii,
+            scan=field.scan,
+        )
+        for field_name, field in spec.fields.items()
+    )
+    if spec.format == "text":
+        fields = (contract.text_field(),)
+    return contract.SourceSpec(name=name, format=spec.format, fields=fields, knowledge=spec.knowledge)
+
+
+def _profile_contract(profile: ProfileSpec) -> contract.ProfileSpec:
+    t = profile.thresholds
+
+    def below(band: BelowBand) -> contract.Band:
+        return contract.Band(warn=band.warn_below, fail=band.fail_below, below=True)
+
+    def above(band: AboveBand) -> contract.Band:
+        return contract.Band(warn=band.warn_above, fail=band.fail_above, below=False)
+
+    return contract.ProfileSpec(
+        source=profile.source,
+        groups={group: dict(spec.reference) for group, spec in profile.groups.items()},
+        thresholds=contract.Thresholds(
+            chi_square_p=below(t.chi_square_p),
+            psi=above(t.psi),
+            parity_difference=above(t.parity_difference),
+            disparate_impact=below(t.disparate_impact),
+            missing_rate=above(t.missing_rate),
+        ),
+        min_records=profile.min_records,
+        outcome_field=None if profile.outcome is None else profile.outcome.field,
+        outcome_positive=None if profile.outcome is None else profile.outcome.positive,
+    )
 
 
 def _matches(pattern: str, value: str) -> bool:

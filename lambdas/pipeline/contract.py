@@ -1,0 +1,202 @@
+"""The settings contract of the pipeline functions: what the Data stack hands each step, defined once.
+
+usecases/<id>/data.yaml is modelled for authors in stacks/data/settings.py (`DataSettings`: descriptions,
+cross-checks, one-line errors). At synth the Data stack builds this contract from it
+(`DataSettings.contract()`), writes its `wire()` form, and writes each step only the sections it
+uses (`FUNCTION_SECTIONS`) as /opt/settings/<step>.json in its settings layer (stacks/common/
+settings_layer.py). The function parses the same model with `model_validate_json`
+(`settings_from_file`), so the two sides cannot drift: a field renamed on one side fails mypy at the
+stack and validation at the function. The shape is the one the domain code reads (fields in order, a
+text source's one field, threshold bands with their direction), so the functions do no reshaping.
+
+Every section is optional so a function can be given only its slice; reading a section the function was
+not given raises `SettingsError` (a use case without a bias profile is a given, empty ``profile``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+from common.settings_file import read_settings_file
+from pydantic import BaseModel, ConfigDict, Field
+
+FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
+Format = Literal["jsonl", "csv", "text"]
+Action = Literal["mask", "drop", "hash"]
+Rendering = Literal["native", "markdown", "csv", "none"]  # how a source reaches the knowledge base (documents/)
+Section = Literal["limits", "pii", "sources", "profile", "monitoring"]
+TEXT_FIELD = "text"  # the one field of a text/markdown document
+
+# The sections each step's function receives (and the stack writes into its settings file).
+FUNCTION_SECTIONS: dict[str, tuple[Section, ...]] = {
+    "validate": ("limits", "sources"),
+    "redact": ("pii", "sources"),
+    "profile": ("profile",),
+    "assess": ("profile",),
+    "publish": ("sources",),
+    "quarantine": ("sources",),  # where a failed publish may have left records and documents
+    "finalize": ("monitoring",),
+}
+
+
+class SettingsError(RuntimeError):
+    """The function was deployed without a settings section it needs."""
+
+
+class _Contract(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class FieldSpec(_Contract):
+    name: str
+    type: FieldType
+    required: bool = False
+    max_length: int | None = None
+    minimum: float | None = None
+    maximum: float | None = None
+    allowed: tuple[str, ...] | None = None  # a tuple, not a set: the file's bytes (and digest) stay stable
+    pii: str | None = None
+    scan: bool = False
+
+
+class SourceSpec(_Contract):
+    name: str
+    format: Format
+    fields: tuple[FieldSpec, ...]  # in CSV column order; a text source has the one TEXT_FIELD
+    knowledge: Rendering
+
+    @property
+    def field_names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields)
+
+    @property
+    def scanned(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.fields if f.scan)
+
+
+def text_field() -> FieldSpec:
+    """The one field of a text source: the whole document, required and scanned for PII."""
+    return FieldSpec(name=TEXT_FIELD, type="string", required=True, scan=True)
+
+
+class Limits(_Contract):
+    max_object_bytes: int
+    max_record_bytes: int
+    max_document_bytes: int
+
+
+class PiiPolicy(_Contract):
+    language: str
+    min_score: float
+    chunk_bytes: int
+    default_action: Action
+    actions: dict[str, Action] = Field(default_factory=dict)
+
+    def action_for(self, entity_type: str) -> Action:
+        return self.actions.get(entity_type, self.default_action)
+
+
+class Band(_Contract):
+    """A figure is WARN past ``warn`` and FAIL past ``fail`` (None: never FAIL); ``below`` gives the direction."""
+
+    warn: float
+    fail: float | None
+    below: bool
+
+    def status(self, value: float) -> str:
+        def past(limit: float) -> bool:
+            return value < limit if self.below else value > limit
+
+        if self.fail is not None and past(self.fail):
+            return "FAIL"
+        return "WARN" if past(self.warn) else "PASS"
+
+
+class Thresholds(_Contract):
+    chi_square_p: Band
+    psi: Band
+    parity_difference: Band
+    disparate_impact: Band
+    missing_rate: Band
+
+
+class ProfileSpec(_Contract):
+    source: str
+    groups: dict[str, dict[str, float]]  # group field -> reference share per value
+    thresholds: Thresholds
+    min_records: int
+    outcome_field: str | None = None
+    outcome_positive: bool | int | str | None = None
+
+
+class Monitoring(_Contract):
+    quarantine_rate_alarm: float
+
+
+class PipelineSettings(_Contract):
+    """A function's slice of the settings; the sections it was not given raise `SettingsError` when read."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    sources_: dict[str, SourceSpec] | None = Field(None, alias="sources")
+    limits_: Limits | None = Field(None, alias="limits")
+    pii_: PiiPolicy | None = Field(None, alias="pii")
+    profile_: ProfileSpec | None = Field(None, alias="profile")
+    monitoring_: Monitoring | None = Field(None, alias="monitoring")
+
+    @classmethod
+    def of(cls, sections: Mapping[Section, BaseModel | Mapping[str, SourceSpec] | None]) -> PipelineSettings:
+        """The settings holding exactly ``sections`` (a given section may be None: no bias profile)."""
+        return cls.model_validate(dict(sections))
+
+    def only(self, sections: tuple[Section, ...]) -> PipelineSettings:
+        """The slice of these settings one function receives."""
+        return PipelineSettings.of({section: self._need(section) for section in sections})
+
+    def wire(self) -> dict[str, Any]:
+        """The JSON form a function parses back: the given sections by name, nothing else."""
+        return self.model_dump(mode="json", by_alias=True, exclude_unset=True)
+
+    def _need(self, name: Section) -> Any:
+        if name not in self.given:
+            raise SettingsError(f"this function was not given the '{name}' settings section")
+        return getattr(self, f"{name}_")
+
+    @property
+    def given(self) -> frozenset[str]:
+        return frozenset(type(self).model_fields[name].alias or name for name in self.model_fields_set)
+
+    @property
+    def sources(self) -> Mapping[str, SourceSpec]:
+        sources: Mapping[str, SourceSpec] = self._need("sources")
+        return sources
+
+    @property
+    def limits(self) -> Limits:
+        limits: Limits = self._need("limits")
+        return limits
+
+    @property
+    def pii(self) -> PiiPolicy:
+        pii: PiiPolicy = self._need("pii")
+        return pii
+
+    @property
+    def profile(self) -> ProfileSpec | None:
+        """None when the use case defines no bias profile."""
+        profile: ProfileSpec | None = self._need("profile")
+        return profile
+
+    @property
+    def quarantine_rate_alarm(self) -> float:
+        monitoring: Monitoring = self._need("monitoring")
+        return monitoring.quarantine_rate_alarm
+
+
+@cache
+def settings_from_file(path: Path, sha256: str) -> PipelineSettings:
+    """Read, verify and parse a function's settings file once per container."""
+    return PipelineSettings.model_validate_json(read_settings_file(path, sha256))
