@@ -2,20 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import aws_cdk as cdk
 
+from stacks.common.cdk_context import CDK_JSON, load_cdk_json_context
 from stacks.common.nag import add_nag_packs
 from stacks.config import USECASES_DIR, ConfigError, KitConfig, display_path, kit_config_from_context
 from stacks.config.model_catalogue import check_models, load_catalogue
 from stacks.stage import JourneyStage
 from stacks.usecase_files import UseCaseFiles, load_usecase_files
-
-CDK_JSON = Path(__file__).resolve().parent.parent / "cdk.json"
 
 
 def cdk_json_context(**overrides: Any) -> dict[str, Any]:
@@ -24,8 +22,7 @@ def cdk_json_context(**overrides: Any) -> dict[str, Any]:
     Tests must use it: without the feature flags CDK falls back to legacy defaults (ACL-based log
     delivery, wider policies) and the synthesized templates would not be what `cdk synth` produces.
     """
-    context: dict[str, Any] = json.loads(CDK_JSON.read_text(encoding="utf-8"))["context"]
-    return {**context, **overrides}
+    return load_cdk_json_context(CDK_JSON, **overrides)
 
 
 def read_context(app: cdk.App) -> dict[str, Any]:

@@ -98,7 +98,7 @@ class JourneyStage(cdk.Stage):
                 stage=self._policy,
                 key=foundation.key,
                 alarm_topic=foundation.alarm_topic,
-                curated_bucket=data.curated,
+                curated_bucket=data.curated.bucket,
                 curated_prefix=data.knowledge_prefix,  # documents/: only what the knowledge base parses
                 event_bus=data.event_bus,
                 dataset_published_source=data.event_source,

@@ -17,13 +17,16 @@ from __future__ import annotations
 import aws_cdk as cdk
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.common.buckets import SecureBucket
-from stacks.common.kms_key import KitKey
+from stacks.common.kms_key import add_key_policy_statement
 from stacks.common.nag import acknowledge_all, each_pack
 from stacks.common.stage_policy import StagePolicy
+
+TRAIL_FAILS = "creating the trail fails (CloudTrail checks it can use the key)"
 
 
 class AuditTrail(Construct):
@@ -32,7 +35,7 @@ class AuditTrail(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        key: KitKey,
+        key: kms.IKey,
         access_logs: s3.IBucket,
         stage: StagePolicy,
         trail_name: str,
@@ -48,7 +51,7 @@ class AuditTrail(Construct):
             if stage.is_prod
             else [s3.LifecycleRule(id="expire-dev-audit-logs", expiration=cdk.Duration.days(30))],
         )
-        key_stack = cdk.Stack.of(key)
+        key_stack = cdk.Stack.of(self)  # the trail's own stack: its ARN and this account's trails
         trail_arn = key_stack.format_arn(
             service="cloudtrail",
             resource="trail",
@@ -57,7 +60,9 @@ class AuditTrail(Construct):
         )
         cloudtrail_principal = iam.ServicePrincipal("cloudtrail.amazonaws.com")
         sid = "".join(part.capitalize() for part in trail_name.replace("_", "-").split("-"))
-        key.key.add_to_resource_policy(
+        add_key_policy_statement(
+            self,
+            key,
             iam.PolicyStatement(
                 sid=f"CloudTrailEncryptsLogsOf{sid}",
                 principals=[cloudtrail_principal],
@@ -75,34 +80,41 @@ class AuditTrail(Construct):
                         )
                     },
                 },
-            )
+            ),
+            consequence=TRAIL_FAILS,
         )
         # Required with an S3 Bucket Key on the trail bucket: CloudTrail decrypts when it creates or updates
         # the trail (CloudTrail User Guide, "Configure AWS KMS key policies for CloudTrail").
-        key.key.add_to_resource_policy(
+        add_key_policy_statement(
+            self,
+            key,
             iam.PolicyStatement(
                 sid=f"CloudTrailDecryptsForBucketKeyOf{sid}",
                 principals=[cloudtrail_principal],
                 actions=["kms:Decrypt"],
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
-            )
+            ),
+            consequence=TRAIL_FAILS,
         )
-        key.key.add_to_resource_policy(
+        add_key_policy_statement(
+            self,
+            key,
             iam.PolicyStatement(
                 sid=f"CloudTrailDescribesKeyFor{sid}",
                 principals=[cloudtrail_principal],
                 actions=["kms:DescribeKey"],
                 resources=["*"],
                 conditions={"StringEquals": {"aws:SourceArn": trail_arn}},
-            )
+            ),
+            consequence=TRAIL_FAILS,
         )
         self.trail = cloudtrail.Trail(
             self,
             "Trail",
             trail_name=trail_name,
             bucket=self.bucket.bucket,
-            encryption_key=key.key,
+            encryption_key=key,
             enable_file_validation=True,
             is_multi_region_trail=False,
             include_global_service_events=False,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
-from stacks.common.kms_key import KitKey
+from stacks.common.kms_key import grant_key_use_via
+from stacks.common.metrics import MetricProps, block_metric
 from stacks.common.nag import acknowledge, acknowledge_all, acknowledge_object_prefix, each_pack
 from stacks.common.stage_policy import StagePolicy
 
@@ -85,7 +88,7 @@ class SecureBucket(Construct):
         scope: Construct,
         construct_id: str,
         *,
-        key: KitKey,
+        key: kms.IKey,
         access_logs: s3.IBucket,
         stage: StagePolicy,
         lifecycle_rules: Sequence[s3.LifecycleRule] = (),
@@ -98,7 +101,7 @@ class SecureBucket(Construct):
             self,
             "Bucket",
             encryption=s3.BucketEncryption.KMS,
-            encryption_key=key.key,
+            encryption_key=key,
             bucket_key_enabled=True,
             event_bridge_enabled=event_bridge_enabled,
             lifecycle_rules=[
@@ -162,46 +165,96 @@ class SecureBucket(Construct):
         """ARN of the objects under ``prefix`` ("" for all objects)."""
         return self.bucket.arn_for_objects(f"{prefix}*")
 
-    def grant_read(self, grantee: iam.IGrantable, prefix: str = "") -> None:
+    def grant_read(self, grantee: iam.IGrantable, prefix: str = "") -> iam.Grant:
         """GetObject and ListBucket under ``prefix`` only, and decrypt through S3."""
-        self._allow(grantee, ["s3:GetObject"], [self.arn_for(prefix)])
-        self._allow_list(grantee, prefix)
-        self._key.grant_use_via(grantee, "s3", encrypt=False)
+        return grant_read_prefix(self.bucket, grantee, prefix, key=self._key)
 
-    def grant_write(self, grantee: iam.IGrantable, prefix: str = "") -> None:
+    def grant_write(self, grantee: iam.IGrantable, prefix: str = "") -> iam.Grant:
         """PutObject under ``prefix`` only; data keys through S3 (Decrypt too, for multipart uploads)."""
-        self._allow(grantee, ["s3:PutObject"], [self.arn_for(prefix)])
-        self._key.grant_use_via(grantee, "s3", encrypt=True)
+        return grant_write_prefix(self.bucket, grantee, prefix, key=self._key)
 
-    def grant_delete(self, grantee: iam.IGrantable, prefix: str = "") -> None:
-        self._allow(grantee, ["s3:DeleteObject"], [self.arn_for(prefix)])
+    def grant_delete(self, grantee: iam.IGrantable, prefix: str = "") -> iam.Grant:
+        """DeleteObject under ``prefix`` only (no key use: deleting needs none)."""
+        return grant_delete_prefix(self.bucket, grantee, prefix)
 
-    def metric_number_of_objects(self, **kwargs: object) -> cloudwatch.Metric:
-        """Daily S3 storage metric (all storage classes)."""
-        return self._storage_metric("NumberOfObjects", "AllStorageTypes", **kwargs)
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        storage_type: str = "AllStorageTypes",
+        statistic: str = "Average",
+        period: cdk.Duration | None = None,
+        label: str | None = None,
+        unit: cloudwatch.Unit | None = None,
+        color: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> cloudwatch.Metric:
+        """A daily S3 storage metric of this bucket (AWS/S3, Average over one day unless overridden).
 
-    def metric_bucket_size_bytes(self, **kwargs: object) -> cloudwatch.Metric:
-        return self._storage_metric("BucketSizeBytes", "StandardStorage", **kwargs)
-
-    def _storage_metric(self, name: str, storage_type: str, **kwargs: object) -> cloudwatch.Metric:
-        return cloudwatch.Metric(
-            namespace="AWS/S3",
-            metric_name=name,
-            dimensions_map={"BucketName": self.bucket.bucket_name, "StorageType": storage_type},
-            period=cdk.Duration.days(1),
-            statistic="Average",
-            **kwargs,  # type: ignore[arg-type]
+        ``storage_type`` is the StorageType dimension ("StandardStorage", "AllStorageTypes", ...). S3 request
+        metrics need a metrics configuration on the bucket, which SecureBucket does not add.
+        """
+        return block_metric(
+            "AWS/S3",
+            metric_name,
+            {"BucketName": self.bucket.bucket_name, "StorageType": storage_type},
+            statistic=statistic,
+            period=period or cdk.Duration.days(1),
+            label=label,
+            unit=unit,
+            color=color,
+            account=account,
+            region=region,
         )
 
-    def _allow(self, grantee: iam.IGrantable, actions: list[str], resources: list[str]) -> None:
-        principal = grantee.grant_principal
-        principal.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
-        if isinstance(principal, iam.Role):
-            for resource in resources:
-                acknowledge_object_prefix(principal, resource)
+    def metric_number_of_objects(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """Objects in the bucket, all storage classes (daily)."""
+        return self.metric("NumberOfObjects", storage_type="AllStorageTypes", **props)
 
-    def _allow_list(self, grantee: iam.IGrantable, prefix: str) -> None:
-        statement = iam.PolicyStatement(actions=["s3:ListBucket"], resources=[self.bucket.bucket_arn])
-        if prefix:
-            statement.add_condition("StringLike", {"s3:prefix": [f"{prefix}*"]})
-        grantee.grant_principal.add_to_principal_policy(statement)
+    def metric_bucket_size_bytes(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """Bytes stored in the Standard storage class (daily)."""
+        return self.metric("BucketSizeBytes", storage_type="StandardStorage", **props)
+
+
+# Prefix grants on any bucket, the kit's `SecureBucket.bucket` or a team's own (`s3.Bucket.from_bucket_name`): named
+# actions only, where CDK's bucket grants emit wildcards (`s3:GetObject*`, `kms:GenerateDataKey*`). ``key`` is the
+# bucket's SSE-KMS key (None for SSE-S3), used only through S3.
+
+
+def grant_read_prefix(
+    bucket: s3.IBucket, grantee: iam.IGrantable, prefix: str = "", *, key: kms.IKey | None
+) -> iam.Grant:
+    """GetObject and ListBucket under ``prefix`` only, and kms:Decrypt of ``key`` through S3."""
+    grant = _allow_objects(bucket, grantee, ["s3:GetObject"], prefix)
+    grant = grant.combine(
+        iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["s3:ListBucket"],
+            resource_arns=[bucket.bucket_arn],
+            conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}} if prefix else None,
+        )
+    )
+    return grant if key is None else grant.combine(grant_key_use_via(key, grantee, "s3", encrypt=False))
+
+
+def grant_write_prefix(
+    bucket: s3.IBucket, grantee: iam.IGrantable, prefix: str = "", *, key: kms.IKey | None
+) -> iam.Grant:
+    """PutObject under ``prefix`` only; data keys of ``key`` through S3 (Decrypt too, for multipart uploads)."""
+    grant = _allow_objects(bucket, grantee, ["s3:PutObject"], prefix)
+    return grant if key is None else grant.combine(grant_key_use_via(key, grantee, "s3", encrypt=True))
+
+
+def grant_delete_prefix(bucket: s3.IBucket, grantee: iam.IGrantable, prefix: str = "") -> iam.Grant:
+    """DeleteObject under ``prefix`` only (no key use: deleting needs none)."""
+    return _allow_objects(bucket, grantee, ["s3:DeleteObject"], prefix)
+
+
+def _allow_objects(bucket: s3.IBucket, grantee: iam.IGrantable, actions: list[str], prefix: str) -> iam.Grant:
+    objects = bucket.arn_for_objects(f"{prefix}*")
+    grant = iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=[objects])
+    principal = grantee.grant_principal
+    if isinstance(principal, iam.Role):
+        acknowledge_object_prefix(principal, objects)
+    return grant

@@ -13,6 +13,8 @@ from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 
+from stacks.common.threshold_alarm import ThresholdAlarm
+
 if TYPE_CHECKING:
     from stacks.data.stack import DataProps
 
@@ -38,50 +40,39 @@ def pipeline_alarms(
 ) -> list[cloudwatch.Alarm]:
     """The alarms, created in ``stack`` and subscribed to the alarm topic."""
     quarantine_percent = 100 * props.settings.monitoring.quarantine_rate_alarm
-    alarms = [
-        cloudwatch.Alarm(
+    topic = props.alarm_topic
+    return [
+        ThresholdAlarm(
             stack,
             "PipelineExecutionsFailed",
-            alarm_description="A data pipeline execution failed (bias gate FAIL, conservation or a step error).",
+            description="A data pipeline execution failed (bias gate FAIL, conservation or a step error).",
             metric=state_machine.metric_failed(period=cdk.Duration.minutes(5), statistic="Sum"),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            topic=topic,
         ),
-        cloudwatch.Alarm(
+        ThresholdAlarm(
             stack,
             "QuarantineRateHigh",
-            alarm_description=f"A run quarantined more than {quarantine_percent:g}% of its records.",
+            description=f"A run quarantined more than {quarantine_percent:g}% of its records.",
             metric=run_metric(namespace, "QuarantineRate"),
             threshold=quarantine_percent,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            comparison=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            topic=topic,
         ),
-        cloudwatch.Alarm(
+        ThresholdAlarm(
             stack,
             "BiasStatusFail",
-            alarm_description="A run's bias profile is FAIL (BiasStatus 2): the dataset was held back.",
+            description="A run's bias profile is FAIL (BiasStatus 2): the dataset was held back.",
             metric=run_metric(namespace, "BiasStatus"),
             threshold=2,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            topic=topic,
         ),
-        cloudwatch.Alarm(
+        ThresholdAlarm(
             stack,
             "TriggerUndelivered",
-            alarm_description="A dataset-ready event could not start the pipeline (see the dead-letter queue).",
+            description="A dataset-ready event could not start the pipeline (see the dead-letter queue).",
             metric=trigger_dead_letters.metric_approximate_number_of_messages_visible(
                 period=cdk.Duration.minutes(5), statistic="Maximum"
             ),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            topic=topic,
         ),
     ]
-    for alarm in alarms:
-        props.alarm_topic.notify(alarm)
-    return alarms

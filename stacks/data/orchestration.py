@@ -17,7 +17,9 @@ from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
 
+from stacks.common.dead_letter_queue import KitDeadLetterQueue
 from stacks.common.kit_function import KitFunction
+from stacks.common.kms_key import allow_service_use
 from stacks.common.nag import acknowledge, acknowledge_all, acknowledge_role_policy, each_pack, iam5_resource_finding
 from stacks.common.object_map import ObjectMap
 from stacks.data.stores import MAP_RESULTS, DataStores
@@ -213,7 +215,7 @@ class PipelineWorkflow:
             stack,
             "PipelineLogs",
             log_group_name=f"{VENDED_LOGS_STATES}{props.name_prefix}-data-pipeline",
-            encryption_key=props.key.key,
+            encryption_key=props.key,
             retention=props.stage.log_retention,
             removal_policy=props.stage.removal_policy,
         )
@@ -270,18 +272,8 @@ class PipelineWorkflow:
     def _trigger(self) -> sqs.Queue:
         stack, props = self._stack, self._props
         rule_name = f"{props.name_prefix}-data-ready"
-        dead_letters = sqs.Queue(
-            stack,
-            "TriggerDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=props.key.key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
-        )
-        acknowledge_all(
-            dead_letters.node.default_child,  # type: ignore[arg-type]
-            ["AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"],
-            "This queue is itself the dead-letter queue of the dataset-ready rule; it has no further DLQ.",
+        dead_letters = KitDeadLetterQueue(
+            stack, "TriggerDeadLetters", key=props.key, dead_letters_of="the dataset-ready rule"
         )
         rule = events.Rule(
             stack,
@@ -306,10 +298,12 @@ class PipelineWorkflow:
             )
         )
         # EventBridge sends undeliverable events to the CMK-encrypted queue: it may use the key for this rule.
-        props.key.allow_service(
+        allow_service_use(
+            rule,
+            props.key,
             f"EventBridgeDeadLettersOf{cdk.Names.unique_id(rule)}"[:128],
             "events.amazonaws.com",
-            source_arn=cdk.Stack.of(props.key).format_arn(
+            source_arn=cdk.Stack.of(rule).format_arn(
                 service="events", resource="rule", resource_name=rule_name, arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME
             ),
         )

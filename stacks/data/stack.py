@@ -21,11 +21,11 @@ from dataclasses import dataclass
 
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.common.alarm_topic import AlarmTopic
-from stacks.common.kms_key import KitKey
 from stacks.common.stage_policy import StagePolicy
 from stacks.data.functions import PipelineFunctions
 from stacks.data.monitoring import pipeline_alarms
@@ -38,13 +38,17 @@ DATASET_PUBLISHED = "DatasetPublished"
 
 @dataclass(frozen=True)
 class DataProps:
-    key: KitKey
-    access_logs: s3.IBucket
-    alarm_topic: AlarmTopic
+    """What the Data stack uses from elsewhere, as CDK interfaces: the kit's Foundation stack or a team's own
+    resources (`kms.Key.from_key_arn`, `s3.Bucket.from_bucket_name`, `sns.Topic.from_topic_arn`)."""
+
+    key: kms.IKey  # encrypts every store, queue, log group; key-policy statements it cannot add become warnings
+    access_logs: s3.IBucket  # server access log target (SSE-S3)
+    alarm_topic: sns.ITopic  # every alarm notifies it (ALARM and OK)
     stage: StagePolicy
     name_prefix: str  # "<prefix>-<stage>", e.g. "journey-customer-retention-dev"
     usecase_id: str
     settings: DataSettings
+    event_bus: events.IEventBus | None = None  # where DatasetPublished goes; None: the account's default bus
 
 
 class DataStack(cdk.Stack):
@@ -57,7 +61,7 @@ class DataStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self.event_source = f"{props.name_prefix}.data"
         self.event_detail_type = DATASET_PUBLISHED
-        self.event_bus = events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
+        self.event_bus = props.event_bus or events.EventBus.from_event_bus_name(self, "DefaultBus", "default")
         self.metrics_namespace = f"{props.name_prefix}/data"
 
         # Every construct below is created in this stack's scope under its historical id: the stateful ones keep

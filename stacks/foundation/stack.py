@@ -5,13 +5,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import aws_cdk as cdk
-from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from stacks.common.alarm_topic import AlarmTopic
 from stacks.common.buckets import AccessLogBucket
 from stacks.common.kms_key import KitKey
 from stacks.common.stage_policy import StagePolicy
+from stacks.common.threshold_alarm import ThresholdAlarm
 
 
 @dataclass(frozen=True)
@@ -22,11 +24,13 @@ class FoundationProps:
 
 
 class FoundationStack(cdk.Stack):
-    """Exposes `key`, `access_logs` and `alarm_topic` for the stage to hand to other stacks."""
+    """Exposes `key` (kms.IKey), `access_logs` (`.bucket`: s3.IBucket) and `alarm_topic` (sns.ITopic) for the stage
+    to hand to other stacks, whose props take these CDK interfaces; `kit_key` and `kit_alarm_topic` are the
+    building blocks behind them (key-policy and topic-policy helpers)."""
 
     def __init__(self, scope: Construct, construct_id: str, *, props: FoundationProps, **kwargs: object) -> None:
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
-        self.key = KitKey(
+        self.kit_key = KitKey(
             self,
             "DataKey",
             alias=f"alias/{props.name_prefix}-data",
@@ -34,26 +38,24 @@ class FoundationStack(cdk.Stack):
             removal_policy=props.stage.removal_policy,
         )
         self.access_logs = AccessLogBucket(self, "AccessLogs", stage=props.stage)
-        self.alarm_topic = AlarmTopic(self, "Alarms", key=self.key, email=props.alarm_email)
+        self.key: kms.IKey = self.kit_key.key
+        self.kit_alarm_topic = AlarmTopic(self, "Alarms", key=self.key, email=props.alarm_email)
+        self.alarm_topic: sns.ITopic = self.kit_alarm_topic.topic
 
         # This alarm notifies the same topic, so it cannot page through the subscription that failed: it
         # reaches the topic's other subscribers, and shows in the CloudWatch console (state ALARM). A team
         # that needs a page for it subscribes a second channel (docs/deploy.md, "When alarms page nobody").
-        failed = cloudwatch.Alarm(
+        failed = ThresholdAlarm(
             self,
             "AlarmDeliveryFailed",
-            alarm_description=(
+            description=(
                 "SNS could not deliver an alarm notification to a subscriber of the alarm topic. This alarm "
                 "notifies the same topic, so it cannot reach the broken subscription: watch it in the CloudWatch "
                 "console (Alarms, state ALARM) or subscribe a second channel to the topic (docs/deploy.md)."
             ),
-            metric=self.alarm_topic.metric_number_of_notifications_failed(period=cdk.Duration.minutes(5)),
-            threshold=1,
-            evaluation_periods=1,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            metric=self.kit_alarm_topic.metric_number_of_notifications_failed(period=cdk.Duration.minutes(5)),
+            topic=self.alarm_topic,
         )
-        self.alarm_topic.notify(failed)
         self.delivery_failed_alarm = failed
         cdk.CfnOutput(
             self,

@@ -18,17 +18,21 @@ import jsii
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
 
-from stacks.common.alarm_topic import AlarmTopic
-from stacks.common.buckets import SecureBucket
+from stacks.common.buckets import grant_read_prefix
+from stacks.common.dead_letter_queue import KitDeadLetterQueue
 from stacks.common.kit_function import KitFunction
-from stacks.common.kms_key import KitKey
-from stacks.common.nag import acknowledge, acknowledge_all
+from stacks.common.kms_key import allow_service_use, grant_key_use_via
+from stacks.common.nag import acknowledge
 from stacks.common.stage_policy import StagePolicy
+from stacks.common.threshold_alarm import ThresholdAlarm
 from stacks.common.vector_knowledge_base import (
     DEFAULT_EMBEDDING_MODEL,
     Chunking,
@@ -55,10 +59,12 @@ MAX_RECEIVE_COUNT = 3
 class KnowledgeProps:
     name_prefix: str  # "<prefix>-<stage>", e.g. "journey-customer-retention-dev"
     stage: StagePolicy
-    key: KitKey
-    alarm_topic: AlarmTopic
-    curated_bucket: SecureBucket
+    key: kms.IKey  # encrypts the vector store, queues and logs; key-policy statements it cannot add become warnings
+    alarm_topic: sns.ITopic
+    curated_bucket: s3.IBucket  # the documents the knowledge base ingests
     curated_prefix: str = ""
+    # The curated bucket's SSE-KMS key; None: the bucket's own `encryption_key` if it has one, else ``key``.
+    curated_bucket_key: kms.IKey | None = None
     event_bus: events.IEventBus | None = None  # None: the account's default bus
     dataset_published_source: str = "journey.data"
     dataset_published_detail_type: str = "DatasetPublished"
@@ -76,7 +82,7 @@ class KnowledgeStack(cdk.Stack):
         self.knowledge_base = VectorKnowledgeBase(
             self,
             "KnowledgeBase",
-            encryption_key=props.key.key,
+            encryption_key=props.key,
             knowledge_base_name=f"{props.name_prefix}-knowledge",
             description=f"{props.name_prefix}: curated use-case data for retrieval-augmented generation",
             embedding_model_id=props.embedding_model_id,
@@ -88,14 +94,15 @@ class KnowledgeStack(cdk.Stack):
         )
         self.data_source: S3DataSource = self.knowledge_base.add_s3_data_source(
             "CuratedData",
-            bucket=props.curated_bucket.bucket,
+            bucket=props.curated_bucket,
             prefix=props.curated_prefix,
             chunking=chunking_for(settings),
             grant_read=False,
             name=f"{props.name_prefix}-curated",
         )
         # GetObject on the prefix, ListBucket limited to it, kms:Decrypt only through S3.
-        props.curated_bucket.grant_read(self.knowledge_base.role, props.curated_prefix)
+        curated_key = props.curated_bucket_key or props.curated_bucket.encryption_key or props.key
+        grant_read_prefix(props.curated_bucket, self.knowledge_base.role, props.curated_prefix, key=curated_key)
 
         self._build_sync(props)
         self._build_alarms(props)
@@ -118,19 +125,14 @@ class KnowledgeStack(cdk.Stack):
     def _build_sync(self, props: KnowledgeProps) -> None:
         sync = props.settings.sync
         key = props.key
-        self.sync_dead_letters = sqs.Queue(
-            self,
-            "SyncDeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key.key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+        self.sync_dead_letters = KitDeadLetterQueue(
+            self, "SyncDeadLetters", key=key, dead_letters_of="the sync requests and of the rule targets"
         )
         self.sync_queue = sqs.Queue(
             self,
             "SyncRequests",
             encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key.key,
+            encryption_master_key=key,
             data_key_reuse=cdk.Duration.hours(1),
             enforce_ssl=True,
             # AWS guidance for Lambda event sources: at least six times the function timeout.
@@ -174,7 +176,7 @@ class KnowledgeStack(cdk.Stack):
                 resources=[self.sync_queue.queue_arn],
             )
         )
-        key.grant_use_via(role, "sqs", encrypt=True)
+        grant_key_use_via(key, role, "sqs", encrypt=True)
         self.sync_trigger = lambda_.EventSourceMapping(
             self,
             "SyncTrigger",
@@ -191,12 +193,12 @@ class KnowledgeStack(cdk.Stack):
         # EventBridge encrypts what it sends to the CMK-encrypted queues; the key allows it only for
         # this stage's sync rules (names below), in this account.
         rule_prefix = f"{props.name_prefix}-knowledge-sync"
-        key.allow_service(
+        allow_service_use(
+            self,
+            key,
             f"EventBridgeSendsKnowledgeSyncRequests{cdk.Names.unique_id(self)}"[:100],
             "events.amazonaws.com",
-            source_arn=cdk.Stack.of(key).format_arn(
-                service="events", resource="rule", resource_name=f"*{rule_prefix}-*"
-            ),
+            source_arn=self.format_arn(service="events", resource="rule", resource_name=f"*{rule_prefix}-*"),
         )
         published = events.Rule(
             self,
@@ -250,29 +252,14 @@ class KnowledgeStack(cdk.Stack):
                 self.sync_function.metric_errors(period=five_minutes),
             ),
         ]
-        self.alarms: list[cloudwatch.Alarm] = []
-        for alarm_id, description, metric in checks:
-            alarm = cloudwatch.Alarm(
-                self,
-                alarm_id,
-                alarm_description=description,
-                metric=metric,
-                threshold=1,
-                evaluation_periods=1,
-                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-            )
-            props.alarm_topic.notify(alarm)
-            self.alarms.append(alarm)
+        self.alarms: list[cloudwatch.Alarm] = [
+            ThresholdAlarm(self, alarm_id, metric=metric, description=description, topic=props.alarm_topic)
+            for alarm_id, description, metric in checks
+        ]
 
     # ------------------------------------------------------------------ nag
 
     def _acknowledge(self) -> None:
-        acknowledge_all(
-            self.sync_dead_letters.node.default_child,  # type: ignore[arg-type]
-            ["AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"],
-            "This queue is itself the dead-letter queue of the sync requests and of the rule targets.",
-        )
         acknowledge(
             self.sync_trigger.node.default_child,  # type: ignore[arg-type]
             "Serverless::Serverless-LambdaEventSourceMappingDestination",
@@ -289,7 +276,7 @@ class _SyncRequestTarget:
     the deadline). Written out instead of `aws_events_targets.SqsQueue`: for a CMK-encrypted queue
     that target grants EventBridge `kms:GenerateDataKey*` and `kms:ReEncrypt*`. Here the queue
     policies allow exactly sqs:SendMessage from this rule, and the key allows EventBridge through
-    `KitKey.allow_service`, for this stage's sync rules only.
+    `allow_service_use`, for this stage's sync rules only.
     """
 
     def __init__(self, queue: sqs.Queue, dead_letters: sqs.Queue) -> None:
