@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Unpack
+
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
-from stacks.common.kms_key import KitKey
+from stacks.common.kms_key import allow_service_use, grant_key_use_via
+from stacks.common.metrics import MetricProps
 from stacks.common.nag import acknowledge
 
 CLOUDWATCH = "cloudwatch.amazonaws.com"
@@ -29,10 +33,10 @@ class AlarmTopic(Construct):
     `allow_service_publish` with that rule's or bucket's ARN.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, key: KitKey, email: str | None = None) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, key: kms.IKey, email: str | None = None) -> None:
         super().__init__(scope, construct_id)
         self._key = key
-        self.topic = sns.Topic(self, "Topic", master_key=key.key, enforce_ssl=True, display_name="Journey kit alarms")
+        self.topic = sns.Topic(self, "Topic", master_key=key, enforce_ssl=True, display_name="Journey kit alarms")
         self.allow_service_publish(
             "CloudWatchAlarms",
             CLOUDWATCH,
@@ -72,20 +76,55 @@ class AlarmTopic(Construct):
                 conditions={"StringEquals": {"aws:SourceAccount": account}, "ArnLike": {"aws:SourceArn": source_arn}},
             )
         )
-        self._key.allow_service(f"{name}PublishTo{cdk.Names.unique_id(self)}"[:128], service, source_arn=source_arn)
-
-    def grant_publish(self, grantee: iam.IGrantable) -> None:
-        """sns:Publish on this topic and data keys only through SNS (CDK's helper would add wildcards)."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn])
+        allow_service_use(
+            self, self._key, f"{name}PublishTo{cdk.Names.unique_id(self)}"[:128], service, source_arn=source_arn
         )
-        self._key.grant_use_via(grantee, "sns", encrypt=True)
+
+    def grant_publish(self, grantee: iam.IGrantable) -> iam.Grant:
+        """sns:Publish on this topic and data keys only through SNS (CDK's helper would add wildcards)."""
+        grant = iam.Grant.add_to_principal(
+            grantee=grantee, actions=["sns:Publish"], resource_arns=[self.topic.topic_arn]
+        )
+        return grant.combine(grant_key_use_via(self._key, grantee, "sns", encrypt=True))
 
     def notify(self, alarm: cloudwatch.Alarm) -> None:
         """Send both ALARM and OK transitions, so on-call sees recovery too."""
-        action = cw_actions.SnsAction(self.topic)
-        alarm.add_alarm_action(action)
-        alarm.add_ok_action(action)
+        notify(self.topic, alarm)
 
-    def metric_number_of_notifications_failed(self, **kwargs: object) -> cloudwatch.Metric:
-        return self.topic.metric_number_of_notifications_failed(**kwargs)  # type: ignore[arg-type]
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str | None = None,
+        period: cdk.Duration | None = None,
+        label: str | None = None,
+        unit: cloudwatch.Unit | None = None,
+        color: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> cloudwatch.Metric:
+        """A metric of this topic (AWS/SNS, dimension TopicName; CDK's default: Average over 5 minutes)."""
+        return self.topic.metric(
+            metric_name,
+            statistic=statistic,
+            period=period,
+            label=label,
+            unit=unit,
+            color=color,
+            account=account,
+            region=region,
+        )
+
+    def metric_number_of_notifications_failed(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """Notifications SNS could not deliver to a subscriber (Sum over 5 minutes unless overridden)."""
+        props.setdefault("statistic", "Sum")
+        return self.metric("NumberOfNotificationsFailed", **props)
+
+
+def notify(topic: sns.ITopic, alarm: cloudwatch.Alarm) -> None:
+    """Send ``alarm``'s ALARM and OK transitions to ``topic`` (the kit's `AlarmTopic.topic` or an imported one), so
+    on-call sees recovery too. An imported topic's policy must let cloudwatch.amazonaws.com publish, and its key
+    let CloudWatch encrypt, as `AlarmTopic` does for its own topic."""
+    action = cw_actions.SnsAction(topic)
+    alarm.add_alarm_action(action)
+    alarm.add_ok_action(action)

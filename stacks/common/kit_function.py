@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import Unpack
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
+from stacks.common.dead_letter_queue import KitDeadLetterQueue
 from stacks.common.dependency_layer import dependency_layer
-from stacks.common.kms_key import KitKey
+from stacks.common.metrics import MetricProps
 from stacks.common.nag import acknowledge_all, acknowledge_role_policy, each_pack
 from stacks.common.powertools import powertools_layer
 from stacks.common.stage_policy import StagePolicy
@@ -41,7 +43,7 @@ class KitFunction(Construct):
         description: str,
         service: str,
         namespace: str,
-        key: KitKey,
+        key: kms.IKey,
         stage: StagePolicy,
         environment: Mapping[str, str] | None = None,
         memory_size: int = 512,
@@ -55,7 +57,7 @@ class KitFunction(Construct):
             self,
             "Logs",
             retention=stage.log_retention,
-            encryption_key=key.key,
+            encryption_key=key,
             removal_policy=stage.removal_policy,
         )
         self.role = iam.Role(
@@ -86,6 +88,7 @@ class KitFunction(Construct):
             memory_size=memory_size,
             timeout=timeout or cdk.Duration.seconds(30),
             reserved_concurrent_executions=reserved_concurrency,
+            environment_encryption=key,
             environment={
                 "POWERTOOLS_SERVICE_NAME": service,
                 "POWERTOOLS_METRICS_NAMESPACE": namespace,
@@ -93,6 +96,7 @@ class KitFunction(Construct):
                 **(environment or {}),
             },
         )
+        self._grant_environment_decrypt(key.key_arn)
         # lambda.Function orders itself after its role (DependsOn) although Role: GetAtt already does;
         # cfn-lint W3005 flags the redundancy. The DependsOn also carries the role's policy, which must
         # stay, so the warning is ignored on this one resource instead of rewriting CDK's dependencies.
@@ -102,26 +106,37 @@ class KitFunction(Construct):
         self.dead_letter_queue = self._add_dead_letter_queue(key) if dead_letter_queue else None
         self._acknowledge(reserved_concurrency is not None)
 
-    def _add_dead_letter_queue(self, key: KitKey) -> sqs.Queue:
-        """A CMK-encrypted DLQ wired by hand: CDK's wiring would grant `kms:GenerateDataKey*`."""
-        queue = sqs.Queue(
-            self,
-            "DeadLetters",
-            encryption=sqs.QueueEncryption.KMS,
-            encryption_master_key=key.key,
-            enforce_ssl=True,
-            retention_period=cdk.Duration.days(14),
+    def _grant_environment_decrypt(self, key_arn: str) -> None:
+        """kms:Decrypt of the environment, which Lambda decrypts with the role at cold start (CKV_AWS_173).
+
+        CDK adds no grant for ``environment_encryption``. The encryption context Lambda uses names the
+        function; its own ARN would be a circular reference (the function depends on this policy), so the
+        condition names the account's functions in this region: the role cannot decrypt other data.
+        """
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt"],
+                resources=[key_arn],
+                conditions={
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:lambda:FunctionArn": cdk.Stack.of(self).format_arn(
+                            service="lambda",
+                            resource="function",
+                            resource_name="*",
+                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                        )
+                    }
+                },
+            )
         )
+
+    def _add_dead_letter_queue(self, key: kms.IKey) -> KitDeadLetterQueue:
+        """A CMK-encrypted DLQ wired by hand: CDK's wiring would grant `kms:GenerateDataKey*`."""
+        queue = KitDeadLetterQueue(self, "DeadLetters", key=key, dead_letters_of="the function")
         resource = self.function.node.default_child
         assert isinstance(resource, lambda_.CfnFunction)
         resource.dead_letter_config = lambda_.CfnFunction.DeadLetterConfigProperty(target_arn=queue.queue_arn)
-        self.role.add_to_principal_policy(iam.PolicyStatement(actions=["sqs:SendMessage"], resources=[queue.queue_arn]))
-        key.grant_use_via(self.role, "sqs", encrypt=True)
-        acknowledge_all(
-            queue.node.default_child,  # type: ignore[arg-type]
-            ["AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"],
-            "This queue is itself the dead-letter queue of the function; it has no further DLQ.",
-        )
+        queue.grant_send(self.role)
         return queue
 
     def _acknowledge(self, has_reserved_concurrency: bool) -> None:
@@ -161,20 +176,49 @@ class KitFunction(Construct):
     def function_arn(self) -> str:
         return self.function.function_arn
 
-    def grant_invoke(self, grantee: iam.IGrantable) -> None:
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
         """lambda:InvokeFunction on this function (and its versions), nothing else."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["lambda:InvokeFunction"],
-                resources=[self.function.function_arn, f"{self.function.function_arn}:*"],
-            )
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["lambda:InvokeFunction"],
+            resource_arns=[self.function.function_arn, f"{self.function.function_arn}:*"],
         )
 
-    def metric_errors(self, **kwargs: object) -> cloudwatch.Metric:
-        return self.function.metric_errors(**kwargs)  # type: ignore[arg-type]
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str | None = None,
+        period: cdk.Duration | None = None,
+        label: str | None = None,
+        unit: cloudwatch.Unit | None = None,
+        color: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> cloudwatch.Metric:
+        """A metric of this function (AWS/Lambda, dimension FunctionName; CDK's default: Average over 5 minutes)."""
+        return self.function.metric(
+            metric_name,
+            statistic=statistic,
+            period=period,
+            label=label,
+            unit=unit,
+            color=color,
+            account=account,
+            region=region,
+        )
 
-    def metric_throttles(self, **kwargs: object) -> cloudwatch.Metric:
-        return self.function.metric_throttles(**kwargs)  # type: ignore[arg-type]
+    def metric_errors(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """Invocations that ended in an error (Sum over 5 minutes unless overridden)."""
+        props.setdefault("statistic", "Sum")
+        return self.metric("Errors", **props)
 
-    def metric_duration(self, **kwargs: object) -> cloudwatch.Metric:
-        return self.function.metric_duration(**kwargs)  # type: ignore[arg-type]
+    def metric_throttles(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """Throttled invocation requests (Sum over 5 minutes unless overridden)."""
+        props.setdefault("statistic", "Sum")
+        return self.metric("Throttles", **props)
+
+    def metric_duration(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
+        """Run time per invocation (Average over 5 minutes unless overridden)."""
+        props.setdefault("statistic", "Average")
+        return self.metric("Duration", **props)

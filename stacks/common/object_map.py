@@ -58,12 +58,12 @@ class ObjectMap(sfn.DistributedMap):
         }
         return state
 
-    def grant_results(self, role: iam.IRole) -> None:
+    def grant_results(self, role: iam.IRole) -> iam.Grant:
         """What the ResultWriter needs, on the results prefix only, and the key through S3."""
         resource = self._results.arn_for(self._results_prefix)
-        role.add_to_principal_policy(iam.PolicyStatement(actions=RESULT_WRITER_ACTIONS, resources=[resource]))
-        self._results.grant_read(role, self._results_prefix)  # ListBucket on the prefix, decrypt via S3
-        self._results.grant_write(role, self._results_prefix)  # data keys via S3
+        grant = iam.Grant.add_to_principal(grantee=role, actions=RESULT_WRITER_ACTIONS, resource_arns=[resource])
+        grant = grant.combine(self._results.grant_read(role, self._results_prefix))  # ListBucket on the prefix
+        grant = grant.combine(self._results.grant_write(role, self._results_prefix))  # data keys via S3
         policy = role.node.try_find_child("DefaultPolicy")
         if policy is not None:
             acknowledge(
@@ -71,3 +71,4 @@ class ObjectMap(sfn.DistributedMap):
                 iam5_resource_finding(self, resource),
                 "Map result files under one prefix of the reports bucket; Step Functions names them per map run.",
             )
+        return grant

@@ -176,10 +176,10 @@ class OpenSearchVectorStore(Construct):
             ),
         )
 
-    def grant_data_access(self, grantee: iam.IGrantable) -> None:
+    def grant_data_access(self, grantee: iam.IGrantable) -> iam.Grant:
         """aoss:APIAccessAll on this collection; what the principal may do inside is the data-access policy."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["aoss:APIAccessAll"], resources=[self.collection_arn])
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["aoss:APIAccessAll"], resource_arns=[self.collection_arn]
         )
 
 

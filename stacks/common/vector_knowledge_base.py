@@ -14,7 +14,7 @@ the L1s (`aws_bedrock.CfnKnowledgeBase`, `aws_s3vectors.CfnVectorBucket` / `CfnI
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Literal, Unpack
 
 import aws_cdk as cdk
 from aws_cdk import aws_bedrock as bedrock
@@ -25,6 +25,8 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
+from stacks.common.kms_key import add_key_policy_statement
+from stacks.common.metrics import MetricProps, block_metric
 from stacks.common.nag import (
     RESOURCE_STAR_REASON,
     acknowledge,
@@ -350,26 +352,30 @@ class VectorKnowledgeBase(Construct):
 
     # ------------------------------------------------------------------ grants
 
-    def grant_retrieve(self, grantee: iam.IGrantable) -> None:
+    def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant:
         """bedrock:Retrieve on this knowledge base only."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["bedrock:Retrieve"], resources=[self.knowledge_base_arn])
+        return iam.Grant.add_to_principal(
+            grantee=grantee, actions=["bedrock:Retrieve"], resource_arns=[self.knowledge_base_arn]
         )
 
-    def grant_retrieve_and_generate(self, grantee: iam.IGrantable, model: str) -> None:
+    def grant_retrieve_and_generate(self, grantee: iam.IGrantable, model: str) -> iam.Grant:
         """Retrieve here, RetrieveAndGenerate (an action without resource type) and InvokeModel on ``model``.
 
         ``model`` is a foundation-model id or a cross-region inference-profile id; a profile also
         needs its foundation model in every destination region.
         """
-        self.grant_retrieve(grantee)
-        principal = grantee.grant_principal
-        principal.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:RetrieveAndGenerate"], resources=["*"]))
+        grant = self.grant_retrieve(grantee)
+        grant = grant.combine(
+            iam.Grant.add_to_principal(grantee=grantee, actions=["bedrock:RetrieveAndGenerate"], resource_arns=["*"])
+        )
         models = model_arns(self, model)
-        principal.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=models))
+        grant = grant.combine(
+            iam.Grant.add_to_principal(grantee=grantee, actions=["bedrock:InvokeModel"], resource_arns=models)
+        )
+        principal = grantee.grant_principal
         policy = principal.node.try_find_child("DefaultPolicy") if isinstance(principal, iam.Role) else None
         if policy is None or policy.node.default_child is None:
-            return
+            return grant
         acknowledge(policy.node.default_child, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", RESOURCE_STAR_REASON)
         for arn in models:
             if "*" in str(cdk.Stack.of(policy).resolve(arn)):
@@ -379,55 +385,76 @@ class VectorKnowledgeBase(Construct):
                     "A cross-region inference profile sends each request to any region of its geography; "
                     "the foundation model is named, only its region is open, as Bedrock documents.",
                 )
+        return grant
 
-    def grant_ingestion(self, grantee: iam.IGrantable) -> None:
+    def grant_ingestion(self, grantee: iam.IGrantable) -> iam.Grant:
         """Start and follow ingestion jobs of this knowledge base (what a sync needs)."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["bedrock:GetIngestionJob", "bedrock:StartIngestionJob"],
-                resources=[self.knowledge_base_arn],
-            )
+        return iam.Grant.add_to_principal(
+            grantee=grantee,
+            actions=["bedrock:GetIngestionJob", "bedrock:StartIngestionJob"],
+            resource_arns=[self.knowledge_base_arn],
         )
 
     # ------------------------------------------------------------------ metrics
 
-    def metric(self, metric_name: str, **props: object) -> cloudwatch.Metric:
+    def metric(
+        self,
+        metric_name: str,
+        *,
+        statistic: str = "Sum",
+        period: cdk.Duration | None = None,
+        label: str | None = None,
+        unit: cloudwatch.Unit | None = None,
+        color: str | None = None,
+        account: str | None = None,
+        region: str | None = None,
+    ) -> cloudwatch.Metric:
         """An ingestion metric of this knowledge base (Sum over 5 minutes unless overridden)."""
-        options: dict[str, object] = {"statistic": "Sum", "period": cdk.Duration.minutes(5), **props}
-        return cloudwatch.Metric(
-            namespace=self.metrics_namespace,
-            metric_name=metric_name,
-            dimensions_map={"KnowledgeBaseId": self.knowledge_base_id},
-            **options,  # type: ignore[arg-type]
+        return block_metric(
+            self.metrics_namespace,
+            metric_name,
+            {"KnowledgeBaseId": self.knowledge_base_id},
+            statistic=statistic,
+            period=period or cdk.Duration.minutes(5),
+            label=label,
+            unit=unit,
+            color=color,
+            account=account,
+            region=region,
         )
 
-    def metric_documents_scanned(self, **props: object) -> cloudwatch.Metric:
+    def metric_documents_scanned(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         return self.metric(DOCUMENTS_SCANNED, **props)
 
-    def metric_documents_indexed(self, **props: object) -> cloudwatch.Metric:
+    def metric_documents_indexed(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         """New plus modified documents indexed by finished ingestion jobs."""
         return self.metric(DOCUMENTS_INDEXED, **props)
 
-    def metric_documents_deleted(self, **props: object) -> cloudwatch.Metric:
+    def metric_documents_deleted(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         return self.metric(DOCUMENTS_DELETED, **props)
 
-    def metric_documents_failed(self, **props: object) -> cloudwatch.Metric:
+    def metric_documents_failed(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         return self.metric(DOCUMENTS_FAILED, **props)
 
-    def metric_ingestion_jobs_succeeded(self, **props: object) -> cloudwatch.Metric:
+    def metric_ingestion_jobs_succeeded(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         return self.metric(INGESTION_JOBS_SUCCEEDED, **props)
 
-    def metric_ingestion_jobs_failed(self, **props: object) -> cloudwatch.Metric:
+    def metric_ingestion_jobs_failed(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         return self.metric(INGESTION_JOBS_FAILED, **props)
 
-    def metric_embedding_throttles(self, **props: object) -> cloudwatch.Metric:
+    def metric_embedding_throttles(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         """AWS/Bedrock InvocationThrottles of the embedding model (account-wide for that model)."""
-        options: dict[str, object] = {"statistic": "Sum", "period": cdk.Duration.minutes(5), **props}
-        return cloudwatch.Metric(
-            namespace="AWS/Bedrock",
-            metric_name="InvocationThrottles",
-            dimensions_map={"ModelId": self.embedding_model_id},
-            **options,  # type: ignore[arg-type]
+        return block_metric(
+            "AWS/Bedrock",
+            "InvocationThrottles",
+            {"ModelId": self.embedding_model_id},
+            statistic=props.get("statistic", "Sum"),
+            period=props.get("period", cdk.Duration.minutes(5)),
+            label=props.get("label"),
+            unit=props.get("unit"),
+            color=props.get("color"),
+            account=props.get("account"),
+            region=props.get("region"),
         )
 
     # ------------------------------------------------------------------ internals
@@ -481,7 +508,9 @@ class VectorKnowledgeBase(Construct):
         buckets = f"arn:{cdk.Aws.PARTITION}:s3vectors:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:bucket/"
         bucket_arn = f"{buckets}{bucket_name}" if bucket_name is not None else f"{buckets}*"
         source_arns = [bucket_arn, f"{bucket_arn}/*"] if bucket_name is not None else bucket_arn
-        result = self._encryption_key.add_to_resource_policy(
+        add_key_policy_statement(
+            self,
+            self._encryption_key,
             iam.PolicyStatement(
                 sid=f"S3VectorsIndexing{cdk.Names.unique_id(self)}"[:100],
                 principals=[iam.ServicePrincipal("indexing.s3vectors.amazonaws.com")],
@@ -494,14 +523,9 @@ class VectorKnowledgeBase(Construct):
                         "kms:EncryptionContextKeys": ["aws:s3vectors:arn", "aws:s3vectors:resource-id"]
                     },
                 },
-            )
+            ),
+            consequence="creating the vector index fails with 'Insufficient access'",
         )
-        if not result.statement_added:
-            cdk.Annotations.of(self).add_warning_v2(
-                "journey:vector-key-policy",
-                "The key policy could not be changed: allow indexing.s3vectors.amazonaws.com kms:Decrypt "
-                f"for {bucket_arn}, or index creation fails with 'Insufficient access'.",
-            )
 
     def _allow(self, actions: list[str], resources: list[str]) -> None:
         self.role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))

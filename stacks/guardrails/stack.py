@@ -14,8 +14,9 @@
   safety library then calls. A model's version name is a digest of its training input, so pointing
   safety.yaml at new data trains a new version and moves the endpoint to it.
 
-Grants name their actions: `grant_apply` (bedrock:ApplyGuardrail on this guardrail) and
-`grant_safety_checks` (the Comprehend calls the safety library makes).
+The guardrail and its version are the `Guardrail` construct (guardrail.py). Grants name their actions and
+return `iam.Grant`: `grant_apply` (delegates to `Guardrail.grant_apply`: bedrock:ApplyGuardrail on this
+guardrail) and `grant_safety_checks` (the Comprehend calls the safety library makes).
 """
 
 from __future__ import annotations
@@ -26,18 +27,19 @@ import re
 from dataclasses import dataclass, field
 
 import aws_cdk as cdk
-from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_comprehend as comprehend
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from stacks.common.buckets import SecureBucket
-from stacks.common.kms_key import GRANTS_FOR_AWS_RESOURCES_ONLY, KitKey
+from stacks.common.kms_key import GRANTS_FOR_AWS_RESOURCES_ONLY
 from stacks.common.nag import acknowledge, acknowledge_all, each_pack
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import CUSTOM_SAFETY_MODEL_REGIONS
-from stacks.guardrails.policy import HARM_CATEGORIES, GuardrailPolicy
+from stacks.guardrails.guardrail import Guardrail
+from stacks.guardrails.policy import GuardrailPolicy
 from stacks.guardrails.safety_settings import SafetyConfig
 
 # Comprehend real-time analysis: these actions support no resource type, so only Resource "*"
@@ -48,7 +50,7 @@ TRAINING_PREFIX = "safety/"
 
 @dataclass(frozen=True)
 class GuardrailsProps:
-    key: KitKey
+    key: kms.IKey  # encrypts the guardrail (and, with custom models, training data and models)
     stage: StagePolicy
     usecase_id: str
     policy: GuardrailPolicy
@@ -67,26 +69,17 @@ class GuardrailsStack(cdk.Stack):
         super().__init__(scope, construct_id, **kwargs)  # type: ignore[arg-type]
         self._props = props
         name = _resource_name(props.name_prefix, 50)  # the prefix already names the use case
-        self.policy_fingerprint = props.policy.fingerprint()
 
-        self.guardrail = bedrock.CfnGuardrail(
+        self.guardrail = Guardrail(
             self,
             "Guardrail",
             name=name,
-            description=props.policy.description,
-            blocked_input_messaging=props.policy.blocked_messages.input,
-            blocked_outputs_messaging=props.policy.blocked_messages.output,
-            kms_key_arn=props.key.key_arn,
-            **render_policy(props.policy),  # type: ignore[arg-type]
+            policy=props.policy,
+            key=props.key,
+            removal_policy=props.stage.removal_policy,
         )
-        self.guardrail.apply_removal_policy(props.stage.removal_policy)
-        self.version = bedrock.CfnGuardrailVersion(
-            self,
-            f"Version{self.policy_fingerprint[:12]}",
-            guardrail_identifier=self.guardrail.attr_guardrail_id,
-            description=f"policy sha256:{self.policy_fingerprint[:16]}",
-        )
-        self.version.apply_removal_policy(props.stage.removal_policy)
+        self.policy_fingerprint = self.guardrail.policy_fingerprint
+        self.version = self.guardrail.version
 
         self.classifier_endpoint_arn: str | None = None
         self.recognizer_endpoint_arn: str | None = None
@@ -97,13 +90,13 @@ class GuardrailsStack(cdk.Stack):
         cdk.CfnOutput(
             self,
             "GuardrailId",
-            value=self.guardrail.attr_guardrail_id,
+            value=self.guardrail.guardrail_id,
             description="Guardrail id (apply-guardrail --guardrail-identifier)",
         )
         cdk.CfnOutput(
             self,
             "GuardrailVersion",
-            value=self.version.attr_version,
+            value=self.guardrail.guardrail_version,
             description="Version published for the current guardrail.yaml (apply-guardrail --guardrail-version)",
         )
 
@@ -111,38 +104,41 @@ class GuardrailsStack(cdk.Stack):
 
     @property
     def guardrail_id(self) -> str:
-        return self.guardrail.attr_guardrail_id
+        return self.guardrail.guardrail_id
 
     @property
     def guardrail_arn(self) -> str:
-        return self.guardrail.attr_guardrail_arn
+        return self.guardrail.guardrail_arn
 
     @property
     def guardrail_version(self) -> str:
-        return self.version.attr_version
+        return self.guardrail.guardrail_version
 
-    def grant_apply(self, grantee: iam.IGrantable) -> None:
-        """bedrock:ApplyGuardrail on this guardrail (also what a model call with the guardrail needs),
-        and decrypt with the guardrail's key through Bedrock only."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=["bedrock:ApplyGuardrail"], resources=[self.guardrail_arn])
-        )
-        self._props.key.grant_use_via(grantee, "bedrock", encrypt=False)
+    def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
+        """`Guardrail.grant_apply` of this stack's guardrail."""
+        return self.guardrail.grant_apply(grantee)
 
-    def grant_safety_checks(self, grantee: iam.IGrantable) -> None:
+    def grant_safety_checks(self, grantee: iam.IGrantable) -> iam.Grant:
         """The Comprehend calls of the safety library: toxicity and PII (no resource type, so "*"),
         and the custom endpoints when they exist."""
-        grantee.grant_principal.add_to_principal_policy(
-            iam.PolicyStatement(actions=COMPREHEND_STAR_ACTIONS, resources=["*"])
-        )
+        grant = iam.Grant.add_to_principal(grantee=grantee, actions=COMPREHEND_STAR_ACTIONS, resource_arns=["*"])
         if self.classifier_endpoint_arn is not None:
-            grantee.grant_principal.add_to_principal_policy(
-                iam.PolicyStatement(actions=["comprehend:ClassifyDocument"], resources=[self.classifier_endpoint_arn])
+            grant = grant.combine(
+                iam.Grant.add_to_principal(
+                    grantee=grantee,
+                    actions=["comprehend:ClassifyDocument"],
+                    resource_arns=[self.classifier_endpoint_arn],
+                )
             )
         if self.recognizer_endpoint_arn is not None:
-            grantee.grant_principal.add_to_principal_policy(
-                iam.PolicyStatement(actions=["comprehend:DetectEntities"], resources=[self.recognizer_endpoint_arn])
+            grant = grant.combine(
+                iam.Grant.add_to_principal(
+                    grantee=grantee,
+                    actions=["comprehend:DetectEntities"],
+                    resource_arns=[self.recognizer_endpoint_arn],
+                )
             )
+        return grant
 
     def safety_settings_json(self) -> str:
         """``SAFETY_SETTINGS`` for a function using the safety library (resolves to Fn::Join at synth)."""
@@ -308,115 +304,6 @@ class GuardrailsStack(cdk.Stack):
                 value=er_endpoint.attr_arn,
                 description="Comprehend endpoint of the custom entity recognizer (detect-entities --endpoint-arn)",
             )
-
-
-def render_policy(policy: GuardrailPolicy) -> dict[str, object]:
-    """The CfnGuardrail policy properties, every action explicit and every list in a stable order."""
-    filters = [
-        bedrock.CfnGuardrail.ContentFilterConfigProperty(
-            type=category,
-            input_strength=getattr(policy.content_filters, category).input,
-            output_strength=getattr(policy.content_filters, category).output,
-            input_enabled=True,
-            output_enabled=True,
-            input_action="BLOCK",
-            output_action="BLOCK",
-        )
-        for category in HARM_CATEGORIES
-    ]
-    filters.append(
-        bedrock.CfnGuardrail.ContentFilterConfigProperty(
-            type="PROMPT_ATTACK",
-            input_strength=policy.content_filters.PROMPT_ATTACK,
-            output_strength="NONE",  # Bedrock accepts only NONE on output for prompt attacks
-            input_enabled=True,
-            input_action="BLOCK",
-        )
-    )
-    rendered: dict[str, object] = {
-        "content_policy_config": bedrock.CfnGuardrail.ContentPolicyConfigProperty(filters_config=filters),
-    }
-    if policy.denied_topics:
-        rendered["topic_policy_config"] = bedrock.CfnGuardrail.TopicPolicyConfigProperty(
-            topics_config=[
-                bedrock.CfnGuardrail.TopicConfigProperty(
-                    name=topic.name,
-                    definition=topic.definition,
-                    examples=topic.examples,
-                    type="DENY",
-                    input_enabled=True,
-                    output_enabled=True,
-                    input_action="BLOCK",
-                    output_action="BLOCK",
-                )
-                for topic in policy.denied_topics
-            ]
-        )
-    words = policy.words
-    if words.deny or words.managed_profanity:
-        rendered["word_policy_config"] = bedrock.CfnGuardrail.WordPolicyConfigProperty(
-            words_config=[
-                bedrock.CfnGuardrail.WordConfigProperty(
-                    text=word, input_enabled=True, output_enabled=True, input_action="BLOCK", output_action="BLOCK"
-                )
-                for word in words.deny
-            ]
-            or None,
-            managed_word_lists_config=[
-                bedrock.CfnGuardrail.ManagedWordsConfigProperty(
-                    type="PROFANITY",
-                    input_enabled=True,
-                    output_enabled=True,
-                    input_action="BLOCK",
-                    output_action="BLOCK",
-                )
-            ]
-            if words.managed_profanity
-            else None,
-        )
-    sensitive = policy.sensitive_information
-    if sensitive.pii or sensitive.regexes:
-        rendered["sensitive_information_policy_config"] = bedrock.CfnGuardrail.SensitiveInformationPolicyConfigProperty(
-            pii_entities_config=[
-                bedrock.CfnGuardrail.PiiEntityConfigProperty(
-                    type=pii_type,
-                    action=rule.output,  # the legacy single action; input/output below take precedence
-                    input_action=rule.input,
-                    output_action=rule.output,
-                    input_enabled=True,
-                    output_enabled=True,
-                )
-                for pii_type, rule in sorted(sensitive.pii.items())
-            ]
-            or None,
-            regexes_config=[
-                bedrock.CfnGuardrail.RegexConfigProperty(
-                    name=regex.name,
-                    description=regex.description,
-                    pattern=regex.pattern,
-                    action=regex.output,
-                    input_action=regex.input,
-                    output_action=regex.output,
-                    input_enabled=True,
-                    output_enabled=True,
-                )
-                for regex in sensitive.regexes
-            ]
-            or None,
-        )
-    grounding = policy.contextual_grounding
-    if grounding is not None:
-        rendered["contextual_grounding_policy_config"] = bedrock.CfnGuardrail.ContextualGroundingPolicyConfigProperty(
-            filters_config=[
-                bedrock.CfnGuardrail.ContextualGroundingFilterConfigProperty(
-                    type="GROUNDING", threshold=grounding.grounding, action="BLOCK", enabled=True
-                ),
-                bedrock.CfnGuardrail.ContextualGroundingFilterConfigProperty(
-                    type="RELEVANCE", threshold=grounding.relevance, action="BLOCK", enabled=True
-                ),
-            ]
-        )
-    return rendered
 
 
 def _version_name(*training_input: str) -> str:
