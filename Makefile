@@ -118,3 +118,12 @@ register: $(APP_STAMP)  ## validate and list the use-case register
 
 clean:  ## remove cdk.out, the layer build and tool caches
 	rm -rf $(CDK_OUT) .build .pytest_cache .mypy_cache .ruff_cache
+
+# Mutation testing (not in CI, not part of `make test`): mutmut over the pure modules listed in pyproject's
+# [tool.mutmut], running the fast unit tests only. Survivors: `$(PY) -m tools.mutate results`, then
+# `$(PY) -m tools.mutate show <name>`. Scores are recorded in bench/results.md ("Mutation score").
+MUTATE_JOBS ?= 2
+.PHONY: mutate
+mutate: $(DEV_STAMP)  ## mutation score of the pure modules (mutmut; slow, not in CI)
+	$(PY) -m tools.mutate run --max-children $(MUTATE_JOBS)
+	$(PY) -m tools.mutate results

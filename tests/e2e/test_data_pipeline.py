@@ -22,6 +22,7 @@ from typing import Any
 
 import boto3
 import pytest
+from aws_lambda_powertools.utilities import parameters
 from common.clients import client
 from common.settings_file import SETTINGS_DIR_ENV
 from moto import mock_aws
@@ -168,7 +169,7 @@ def pipeline(monkeypatch_module) -> Iterator[dict[str, Any]]:
     synth = synth_data_stack()
     with mock_aws(config={"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}):
         # Cached clients (created after moto's import) stay valid; only the salt belongs to this mock.
-        runtime._secret.cache_clear()
+        parameters.clear_caches()  # type: ignore[no-untyped-call]  # the salt belongs to this mock
         deployment = Deployment(synth.data)
         dispatcher = Dispatcher(deployment)
 
@@ -204,7 +205,7 @@ def pipeline(monkeypatch_module) -> Iterator[dict[str, Any]]:
             "sqs": sqs,
         }
         responder.uninstall(comprehend)
-        runtime._secret.cache_clear()
+        parameters.clear_caches()  # type: ignore[no-untyped-call]  # the salt belongs to this mock
 
 
 @pytest.fixture(scope="module")

@@ -49,10 +49,14 @@ def blocks(tmp_path_factory) -> Template:
     )
     bucket.grant_read(reader.role, "in/")
     bucket.grant_write(writer.role, "out/")
-    foundation.alarm_topic.grant_publish(writer.role)
+    foundation.kit_alarm_topic.grant_publish(writer.role)
     add_nag_packs(app)  # synth raises if any finding is unacknowledged
     assembly = app.synth()
     return Template.from_json(assembly.get_stack_by_name("Blocks").template)
+
+
+def _decrypts_the_environment(statement: dict) -> bool:
+    return "kms:EncryptionContext:aws:lambda:FunctionArn" in statement.get("Condition", {}).get("StringLike", {})
 
 
 def _policy_of(template: Template, role_fragment: str) -> list[dict]:
@@ -110,7 +114,7 @@ def test_each_function_has_an_encrypted_log_group_with_stage_retention(blocks):
 
 
 def test_reader_may_read_only_its_prefix_and_decrypt_only_through_s3(blocks):
-    statements = _policy_of(blocks, "Reader")
+    statements = [s for s in _policy_of(blocks, "Reader") if not _decrypts_the_environment(s)]
     by_action = {tuple(sorted(s["Action"])) if isinstance(s["Action"], list) else (s["Action"],): s for s in statements}
     assert set(by_action) == {
         ("logs:CreateLogStream", "logs:PutLogEvents"),
@@ -134,6 +138,7 @@ def test_writer_may_write_only_its_prefix_and_send_to_its_dlq(blocks):
             "logs:PutLogEvents",
             "xray:PutTraceSegments",
             "xray:PutTelemetryRecords",
+            "kms:Decrypt",  # its environment
             "s3:PutObject",
             "kms:Decrypt",
             "kms:GenerateDataKey",
@@ -145,7 +150,11 @@ def test_writer_may_write_only_its_prefix_and_send_to_its_dlq(blocks):
             "kms:GenerateDataKey",
         ]
     )
-    vias = [s["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Join"][1][0] for s in statements if "Condition" in s]
+    vias = [
+        s["Condition"]["StringEquals"]["kms:ViaService"]["Fn::Join"][1][0]
+        for s in statements
+        if not _decrypts_the_environment(s) and "Condition" in s
+    ]
     assert sorted(vias) == ["s3.", "sns.", "sqs."]
 
 
@@ -189,3 +198,17 @@ def test_secure_bucket_defaults(blocks):
             }
         },
     )
+
+
+def test_function_environments_are_encrypted_with_the_kit_key_and_decrypted_only_as_lambda_environments(blocks):
+    functions = blocks.find_resources("AWS::Lambda::Function")
+    assert len(functions) == 2
+    for function in functions.values():  # checkov CKV_AWS_173
+        assert "KmsKeyArn" in function["Properties"]
+    for role in ("Reader", "Writer"):
+        (decrypt,) = [s for s in _policy_of(blocks, role) if _decrypts_the_environment(s)]
+        assert decrypt["Action"] == "kms:Decrypt"
+        assert decrypt["Resource"] == functions[next(iter(functions))]["Properties"]["KmsKeyArn"]
+        (pattern,) = decrypt["Condition"]["StringLike"].values()
+        assert list(decrypt["Condition"]["StringLike"]) == ["kms:EncryptionContext:aws:lambda:FunctionArn"]
+        assert pattern["Fn::Join"][1][-1] == ":function:*"

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 import yaml
-from pipeline.settings import settings_from_file
+from pipeline.contract import FUNCTION_SECTIONS, settings_from_file
 
 from stacks.config import MAX_SOURCE_NAME, USECASES_DIR, ConfigError, load_usecase
-from stacks.data.settings import FUNCTION_SECTIONS, MAX_FIELDS_PER_SOURCE, MAX_LEDGER_COUNTERS, load_data_settings
+from stacks.data.settings import MAX_FIELDS_PER_SOURCE, MAX_LEDGER_COUNTERS, load_data_settings
 from tests.lambdas.pipeline.harness import data_settings, settings_layer_id, synth_data_stack
 from tools.iam_check import check, load_allowlist
 
@@ -63,6 +63,9 @@ def grants(data: dict[str, Any], step: str) -> set[tuple[str, str]]:
             for action in actions:
                 if action.startswith(("logs:", "xray:")):
                     continue
+                if action.startswith("kms:") and LAMBDA_ENVIRONMENT in statement["Condition"].get("StringLike", {}):
+                    found.add((action, "key for its environment"))
+                    continue
                 if action.startswith("kms:"):
                     via = render(statement["Condition"]["StringEquals"]["kms:ViaService"]).split(".")[0]
                     found.add((action, f"key via {via}"))
@@ -71,6 +74,9 @@ def grants(data: dict[str, Any], step: str) -> set[tuple[str, str]]:
                     condition = statement.get("Condition", {}).get("StringLike", {}).get("s3:prefix")
                     found.add((action, render(resource) + (f" prefix {condition[0]}" if condition else "")))
     return found
+
+
+LAMBDA_ENVIRONMENT = "kms:EncryptionContext:aws:lambda:FunctionArn"
 
 
 def buckets(data: dict[str, Any]) -> dict[str, str]:
@@ -159,6 +165,8 @@ def test_each_step_role_holds_exactly_what_the_step_touches(data):
         | table,
         "finalize": {("s3:PutObject", f"{reports}/reports/*"), ("dynamodb:GetItem", ledger)} | s3_write | table,
     }
+    for granted in expected.values():  # Lambda decrypts each environment with the function's role
+        granted.add(("kms:Decrypt", "key for its environment"))
     assert {step: grants(data, step) for step in expected} == expected
 
 
@@ -310,7 +318,10 @@ def test_alarms_cover_failed_runs_quarantine_rate_and_bias_fail(data):
 
 
 def test_each_function_gets_exactly_its_settings_sections_from_the_layer_and_they_parse(synth, data):
-    """The settings travel in the stack's settings layer; the environment names the file and pins its digest."""
+    """The settings travel in the stack's settings layer; the environment names the file and pins its digest.
+
+    Each synthesized file validates against the contract the function parses (lambdas/pipeline/contract.py)
+    and holds exactly the function's sections of what the stack built from data.yaml."""
     full = data_settings()
     functions = of_type(data, "AWS::Lambda::Function")
     layer = settings_layer_id(data)
@@ -323,13 +334,10 @@ def test_each_function_gets_exactly_its_settings_sections_from_the_layer_and_the
         assert {"Ref": layer} in props["Layers"], step
         parsed = settings_from_file(folder / f"{step}.json", variables["KIT_SETTINGS_SHA256"])  # the runtime's path
         assert parsed.given == frozenset(sections), step
-        assert json.loads((folder / f"{step}.json").read_text()) == full.runtime(sections)
-        if "sources" in sections:
+        assert parsed == full.contract().only(sections), step
+        if "sources" in sections:  # data.yaml's order (CSV columns) survives the trip
             assert list(parsed.sources) == list(full.sources)
             assert parsed.sources["purchases"].field_names == tuple(full.sources["purchases"].fields)
-            assert {n: spec.knowledge for n, spec in parsed.sources.items()} == {
-                n: spec.knowledge for n, spec in full.sources.items()
-            }
     start = functions[logical(data, "StartFunction", "AWS::Lambda::Function")]["Properties"]
     assert "KIT_SETTINGS_FILE" not in start["Environment"]["Variables"]  # start reads no settings
     assert {"Ref": layer} not in start["Layers"]

@@ -176,7 +176,7 @@ def test_another_publishing_service_gets_the_same_topic_and_key_statements():
     app = cdk.App(context=cdk_json_context())
     foundation = FoundationStack(app, "F", props=FoundationProps(name_prefix="traps-dev", stage=StagePolicy("dev")))
     rule_arn = foundation.format_arn(service="events", resource="rule", resource_name="traps-dev-findings")
-    foundation.alarm_topic.allow_service_publish("FindingsRule", "events.amazonaws.com", source_arn=rule_arn)
+    foundation.kit_alarm_topic.allow_service_publish("FindingsRule", "events.amazonaws.com", source_arn=rule_arn)
     template = app.synth().get_stack_by_name("F").template
     (policy,) = resources(template, "AWS::SNS::TopicPolicy").values()
     (events,) = [
@@ -327,7 +327,9 @@ def test_powertools_layer_arn_fallback_uses_the_published_layer_of_the_configure
     stack_ = cdk.Stack(app, "S")
     stage = StagePolicy("dev", powertools=PowertoolsLayerSource("arn", 27))
     key = KitKey(stack_, "Key", alias="alias/traps", description="test", removal_policy=cdk.RemovalPolicy.DESTROY)
-    KitFunction(stack_, "Fn", handler="x.handler", description="d", service="s", namespace="N", key=key, stage=stage)
+    KitFunction(
+        stack_, "Fn", handler="x.handler", description="d", service="s", namespace="N", key=key.key, stage=stage
+    )
     (function,) = resources(app.synth().get_stack_by_name("S").template, "AWS::Lambda::Function").values()
     assert [sub(layer) for layer in function["Properties"]["Layers"]] == [
         "<DependencyLayer45F9B859>",  # the stack's own (stacks/common/dependency_layer.py); CDK sorts by path
@@ -504,7 +506,7 @@ def test_a_bucket_logging_to_a_target_in_its_own_stack_names_itself_as_source():
     stage = StagePolicy("dev")
     key = KitKey(stack_, "Key", alias="alias/logs", description="test", removal_policy=cdk.RemovalPolicy.DESTROY)
     logs = AccessLogBucket(stack_, "Logs", stage=stage)
-    source = SecureBucket(stack_, "Source", key=key, access_logs=logs.bucket, stage=stage)
+    source = SecureBucket(stack_, "Source", key=key.key, access_logs=logs.bucket, stage=stage)
     template = app.synth().get_stack_by_name("S").template
     (delivery,) = [
         sub(s)

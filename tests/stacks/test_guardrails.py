@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import textwrap
@@ -15,6 +16,7 @@ import yaml
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 from common.safety.policy import SafetySettings
+from pydantic import BaseModel
 
 from stacks.app_builder import cdk_json_context
 from stacks.common.kit_function import KitFunction
@@ -22,6 +24,7 @@ from stacks.common.nag import add_nag_packs
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import ConfigError
 from stacks.foundation.stack import FoundationProps, FoundationStack
+from stacks.guardrails.guardrail import render_policy
 from stacks.guardrails.policy import (
     MAX_BLOCKED_MESSAGE,
     MAX_REGEX_PATTERN,
@@ -31,6 +34,7 @@ from stacks.guardrails.policy import (
     MAX_TOPIC_NAME,
     MAX_TOPICS,
     MAX_WORD,
+    GuardrailPolicy,
     PiiType,
     Strength,
     load_guardrail_policy,
@@ -712,3 +716,112 @@ def test_guardrail_grant_is_the_one_action_on_the_one_arn():
         "Resource": {"Fn::GetAtt": ["Guardrail", "GuardrailArn"]},
     }
     assert stack.version.node.id.startswith("Version")
+
+
+# ------------------------------------------------------------------------- fingerprint, every field
+
+# One change per field of the policy model (leaf paths of GuardrailPolicy); each must change the fingerprint.
+FIELD_CHANGES: dict[str, Any] = {
+    "description": "Another assistant.",
+    "blocked_messages.input": "No.",
+    "blocked_messages.output": "Not that.",
+    **{f"content_filters.{c}.input": "LOW" for c in ("SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT")},
+    **{f"content_filters.{c}.output": "LOW" for c in ("SEXUAL", "VIOLENCE", "HATE", "INSULTS", "MISCONDUCT")},
+    "content_filters.PROMPT_ATTACK": "MEDIUM",
+    "denied_topics.0.name": "Tax advice",
+    "denied_topics.0.definition": "Advice on taxes.",
+    "denied_topics.0.examples": ["How do I pay less tax?"],
+    "words.managed_profanity": False,
+    "words.deny": ["internal use only"],
+    "sensitive_information.pii.EMAIL.input": "BLOCK",
+    "sensitive_information.pii.EMAIL.output": "BLOCK",
+    "sensitive_information.regexes.0.name": "account-key",
+    "sensitive_information.regexes.0.description": "Another key.",
+    "sensitive_information.regexes.0.pattern": "\\bACCT-[0-9]{8}\\b",
+    "sensitive_information.regexes.0.input": "BLOCK",
+    "sensitive_information.regexes.0.output": "BLOCK",
+    "contextual_grounding.grounding": 0.74,
+    "contextual_grounding.relevance": 0.51,
+}
+
+
+def _leaf_fields(model: Any, prefix: str = "") -> set[str]:
+    """Every leaf field of a pydantic model, as a dotted path (list and dict items stand for their element)."""
+    fields: set[str] = set()
+    for name, info in model.model_fields.items():
+        path = f"{prefix}{name}"
+        nested = [a for a in (info.annotation, *get_args(info.annotation)) for a in (a, *get_args(a))]
+        models = [a for a in nested if isinstance(a, type) and issubclass(a, BaseModel)]
+        fields |= _leaf_fields(models[0], f"{path}.") if models else {path}
+    return fields
+
+
+def _field_of(path: str) -> str:
+    """`denied_topics.0.name` -> `denied_topics.name`; `sensitive_information.pii.EMAIL.input` -> `...pii.input`."""
+    parts = path.split(".")
+    return ".".join(p for i, p in enumerate(parts) if not p.isdigit() and not (i > 0 and parts[i - 1] == "pii"))
+
+
+def test_the_field_changes_cover_every_field_of_the_policy_model():
+    assert {_field_of(path) for path in FIELD_CHANGES} | {"sensitive_information.pii"} >= _leaf_fields(
+        GuardrailPolicy
+    ) - {"sensitive_information.pii"}
+    assert "sensitive_information.pii.input" in {_field_of(p) for p in FIELD_CHANGES}
+
+
+@pytest.mark.parametrize(("path", "value"), list(FIELD_CHANGES.items()), ids=list(FIELD_CHANGES))
+def test_the_fingerprint_changes_with_every_policy_field(path, value):
+    base = parse_guardrail_policy(GOOD, source="s")
+    changed = parse_guardrail_policy(_with(path, value), source="s")
+    assert changed != base  # the change reached the model
+    assert changed.fingerprint() != base.fingerprint(), path
+
+
+def test_the_fingerprint_changes_when_a_pii_type_or_grounding_is_added_or_removed():
+    base = parse_guardrail_policy(GOOD, source="s").fingerprint()
+    added = _with("sensitive_information.pii.USERNAME", {"input": "ANONYMIZE", "output": "ANONYMIZE"})
+    assert parse_guardrail_policy(added, source="s").fingerprint() != base
+    assert parse_guardrail_policy(_with("sensitive_information.pii.EMAIL", _DELETE), source="s").fingerprint() != base
+    assert parse_guardrail_policy(_with("contextual_grounding", _DELETE), source="s").fingerprint() != base
+
+
+def test_the_fingerprint_is_sha256_of_the_canonical_policy_json():
+    """Computed independently: sorted keys, compact separators, ASCII, over the model's JSON dump."""
+    policy = parse_guardrail_policy(GOOD, source="s")
+    canonical = json.dumps(policy.model_dump(mode="json"), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+    assert policy.fingerprint() == hashlib.sha256(canonical.encode()).hexdigest()
+    assert re.fullmatch(r"[0-9a-f]{64}", policy.fingerprint())
+
+
+# ------------------------------------------------------------------ input and output actions that differ
+
+
+def test_pii_and_regex_actions_that_differ_per_direction_are_rendered_as_written():
+    data = _with("sensitive_information.pii.EMAIL", {"input": "ANONYMIZE", "output": "BLOCK"})
+    data["sensitive_information"]["pii"]["PASSWORD"] = {"input": "BLOCK", "output": "ANONYMIZE"}
+    data["sensitive_information"]["regexes"][0] |= {"input": "BLOCK", "output": "ANONYMIZE"}
+    rendered = render_policy(parse_guardrail_policy(data, source="s"))
+    sensitive: Any = rendered["sensitive_information_policy_config"]
+    pii = {e.type: e for e in sensitive.pii_entities_config}
+    assert (pii["EMAIL"].input_action, pii["EMAIL"].output_action, pii["EMAIL"].action) == (
+        "ANONYMIZE",
+        "BLOCK",
+        "BLOCK",
+    )
+    assert (pii["PASSWORD"].input_action, pii["PASSWORD"].output_action, pii["PASSWORD"].action) == (
+        "BLOCK",
+        "ANONYMIZE",
+        "ANONYMIZE",
+    )
+    assert (pii["PHONE"].input_action, pii["PHONE"].output_action) == ("ANONYMIZE", "ANONYMIZE")
+    assert all(e.input_enabled is True and e.output_enabled is True for e in pii.values())
+    (regex,) = sensitive.regexes_config
+    assert (regex.name, regex.input_action, regex.output_action, regex.action) == (
+        "customer-key",
+        "BLOCK",
+        "ANONYMIZE",
+        "ANONYMIZE",
+    )
+    filters: Any = rendered["content_policy_config"]
+    insults = next(f for f in filters.filters_config if f.type == "INSULTS")
+    assert (insults.input_strength, insults.output_strength) == ("MEDIUM", "HIGH")

@@ -64,7 +64,12 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     data = cdk.Stack(app, "DataStandIn")
     curated = SecureBucket(data, "Curated", key=foundation.key, access_logs=foundation.access_logs.bucket, stage=dev)
     bus = events.EventBus(data, "Bus", event_bus_name="journey-dev-data")
-    common = {"stage": dev, "key": foundation.key, "alarm_topic": foundation.alarm_topic, "curated_bucket": curated}
+    common = {
+        "stage": dev,
+        "key": foundation.key,
+        "alarm_topic": foundation.alarm_topic,
+        "curated_bucket": curated.bucket,
+    }
     knowledge = KnowledgeStack(
         app,
         "Knowledge",
@@ -335,6 +340,17 @@ def test_sync_role_policy_is_exact(built):
         [
             (["logs:CreateLogStream", "logs:PutLogEvents"], r"<SyncLogs\w+\.Arn>", None),
             (["xray:PutTelemetryRecords", "xray:PutTraceSegments"], re.escape("*"), None),
+            (
+                ["kms:Decrypt"],  # the function's own environment, encrypted with the kit key
+                KEY,
+                {
+                    "StringLike": {
+                        "kms:EncryptionContext:aws:lambda:FunctionArn": (
+                            "arn:<AWS::Partition>:lambda:<AWS::Region>:<AWS::AccountId>:function:*"
+                        )
+                    }
+                },
+            ),
             (["bedrock:GetIngestionJob", "bedrock:StartIngestionJob"], r"<KnowledgeBase\w+\.KnowledgeBaseArn>", None),
             (
                 [

@@ -13,7 +13,6 @@ from typing import Any
 import boto3
 import pytest
 from botocore.stub import ANY, Stubber
-from pipeline.settings import parse_settings
 from pipeline.validation import validate_object
 
 from stacks.config import load_usecase
@@ -289,7 +288,7 @@ def test_smoke_dataset_is_two_valid_records_the_pipeline_accepts(usecase):
     source, objects = smoke.smoke_objects(settings, "smoke-x")
     assert objects[-1] == ("datasets/smoke-x/_READY", b"")
     spec = settings.sources[source]
-    runtime = parse_settings(settings.runtime())
+    runtime = settings.contract()
     records = []
     for key, body in objects[:-1]:
         assert key.startswith(f"datasets/smoke-x/{source}/")

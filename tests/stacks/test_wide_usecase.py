@@ -14,12 +14,12 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 import yaml
-from pipeline.settings import settings_from_file
+from pipeline.contract import FUNCTION_SECTIONS, settings_from_file
 
 import app as app_module
 from stacks.app_builder import build_app, cdk_json_context
 from stacks.config import MAX_PREFIX, MAX_SOURCES, ConfigError, kit_config_from_context, load_usecase
-from stacks.data.settings import FUNCTION_SECTIONS, MAX_FIELDS_PER_SOURCE, load_data_settings
+from stacks.data.settings import MAX_FIELDS_PER_SOURCE, load_data_settings
 from stacks.limits import Stack, assembly_stacks, check_templates, environment_sizes
 from stacks.synth_gate import report_findings
 from tests.conftest import Synth, synthesize

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import boto3
 import pytest
+from botocore.exceptions import ClientError
 from botocore.stub import Stubber
 from hypothesis import given
 from hypothesis import strategies as st
@@ -103,3 +104,117 @@ def _job(status: str) -> dict:
             "updatedAt": NOW,
         }
     }
+
+
+# Every status GetIngestionJob can answer, and what the sync does with it (botocore Stubber validates the shapes).
+ALL_STATUSES = {
+    # running: poll again after the poll interval, no metric, the status is reported
+    "STARTING": (60, {}),
+    "IN_PROGRESS": (60, {}),
+    "STOPPING": (60, {}),
+    # ended: no follow-up, the ending's counter plus the document counts (0 when the job reports none)
+    "COMPLETE": (None, {"IngestionJobsSucceeded": 1}),
+    "FAILED": (None, {"IngestionJobsFailed": 1}),
+    "STOPPED": (None, {"IngestionJobsStopped": 1}),
+}
+NO_DOCUMENTS = {"DocumentsScanned": 0, "DocumentsIndexed": 0, "DocumentsDeleted": 0, "DocumentsFailed": 0}
+
+
+def test_the_status_table_covers_the_api_model(agent):
+    statuses = agent.meta.service_model.shape_for("IngestionJobStatus").enum
+    assert set(ALL_STATUSES) == set(statuses)
+
+
+@pytest.mark.parametrize("status", list(ALL_STATUSES))
+def test_every_ingestion_job_status(agent, status):
+    delay, ended = ALL_STATUSES[status]
+    with Stubber(agent) as stub:
+        stub.add_response(
+            "get_ingestion_job",
+            _job(status),
+            {"knowledgeBaseId": "KBID012345", "dataSourceId": "DSID012345", "ingestionJobId": "JOB0123456"},
+        )
+        outcome = handle(_poll(attempt=2), agent=agent, target=TARGET, timing=TIMING, now=NOW)
+        stub.assert_no_pending_responses()
+    assert outcome.job_status == status
+    if delay is None:
+        assert outcome.follow_up is None
+        assert dict(outcome.metrics) == {**NO_DOCUMENTS, **ended}
+        assert outcome.summary == f"ingestion job JOB0123456 ended {status}"
+    else:
+        assert outcome.follow_up is not None
+        assert outcome.follow_up.delay_seconds == delay
+        assert outcome.follow_up.message.action == "poll"
+        assert outcome.follow_up.message.attempt == 3
+        assert dict(outcome.metrics) == {}
+        assert outcome.summary == f"ingestion job JOB0123456 is {status}"
+
+
+def test_a_failed_job_carries_its_reasons_and_document_counts(agent):
+    job = _job("FAILED")
+    job["ingestionJob"] |= {
+        "failureReasons": ["access denied to s3://bucket/key"],
+        "statistics": {"numberOfDocumentsScanned": 5, "numberOfNewDocumentsIndexed": 2,
+                       "numberOfModifiedDocumentsIndexed": 1, "numberOfDocumentsDeleted": 4,
+                       "numberOfDocumentsFailed": 2},
+    }  # fmt: skip
+    with Stubber(agent) as stub:
+        stub.add_response("get_ingestion_job", job)
+        outcome = handle(_poll(), agent=agent, target=TARGET, timing=TIMING, now=NOW)
+    assert outcome.failure_reasons == ("access denied to s3://bucket/key",)
+    assert dict(outcome.metrics) == {
+        "DocumentsScanned": 5,
+        "DocumentsIndexed": 3,
+        "DocumentsDeleted": 4,
+        "DocumentsFailed": 2,
+        "IngestionJobsFailed": 1,
+    }
+
+
+def _start(attempt: int = 0):
+    return start_request(event_id="e-1", detail_type="DatasetPublished", time=NOW).model_copy(
+        update={"attempt": attempt}
+    )
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "delay", "metric"),
+    [
+        # a job already running on the data source, or the account's concurrent-job quota: wait the retry delay
+        ("ConflictException", 409, 300, "SyncRequestsDeferred"),
+        ("ServiceQuotaExceededException", 402, 300, "SyncRequestsDeferred"),
+        # throttled: exponential backoff from 30 s (attempt 1 -> 60 s)
+        ("ThrottlingException", 429, 60, "SyncRequestsThrottled"),
+        ("TooManyRequestsException", 429, 60, "SyncRequestsThrottled"),
+    ],
+)
+def test_quota_and_throttling_errors_on_start_are_retried_later(agent, code, status, delay, metric):
+    with Stubber(agent) as stub:
+        stub.add_client_error("start_ingestion_job", service_error_code=code, http_status_code=status)
+        outcome = handle(_start(attempt=1), agent=agent, target=TARGET, timing=TIMING, now=NOW)
+    assert outcome.follow_up is not None
+    assert outcome.follow_up.delay_seconds == delay
+    assert outcome.follow_up.message.action == "start"
+    assert outcome.follow_up.message.attempt == 2
+    assert dict(outcome.metrics) == {metric: 1}
+    assert outcome.job_status is None
+
+
+def test_a_quota_error_while_polling_is_not_swallowed(agent):
+    """ServiceQuotaExceededException on GetIngestionJob is not a busy data source: the record fails (SQS retries)."""
+    with Stubber(agent) as stub:
+        stub.add_client_error("get_ingestion_job", service_error_code="ServiceQuotaExceededException")
+        with pytest.raises(ClientError, match="ServiceQuotaExceededException"):
+            handle(_poll(), agent=agent, target=TARGET, timing=TIMING, now=NOW)
+
+
+@pytest.mark.parametrize("status", ["STARTING", "IN_PROGRESS"])
+def test_a_started_job_is_polled_whatever_its_first_status(agent, status):
+    job = _job(status)
+    with Stubber(agent) as stub:
+        stub.add_response("start_ingestion_job", job)
+        outcome = handle(_start(), agent=agent, target=TARGET, timing=TIMING, now=NOW)
+    assert outcome.job_status == status
+    assert outcome.follow_up is not None
+    assert (outcome.follow_up.delay_seconds, outcome.follow_up.message.action) == (60, "poll")
+    assert dict(outcome.metrics) == {"IngestionJobsStarted": 1}

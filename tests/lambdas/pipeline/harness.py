@@ -21,7 +21,7 @@ from common.settings_file import SETTINGS_DIR_ENV, SETTINGS_FILE_ENV, SETTINGS_S
 # Import every handler at collection time: Powertools' Tracer imports the X-Ray SDK, whose UDP emitter
 # opens a socket on import, which pytest-socket would refuse inside a test.
 from pipeline import assess, finalize, profile, publish, quarantine, redact, start, validate  # noqa: F401
-from pipeline.settings import PipelineSettings, ProfileSpec, parse_settings
+from pipeline.contract import PipelineSettings, ProfileSpec
 
 from stacks.app_builder import cdk_json_context
 from stacks.common.nag import add_nag_packs
@@ -44,7 +44,7 @@ def data_settings() -> DataSettings:
 @cache
 def pipeline_settings() -> PipelineSettings:
     """Every section, as the functions would see it."""
-    return parse_settings(data_settings().runtime())
+    return data_settings().contract()
 
 
 def settings_environment(folder: Path, settings: dict[str, Any], name: str = "all") -> dict[str, str]:

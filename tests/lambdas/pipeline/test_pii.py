@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import re
 from collections.abc import Mapping, Sequence
 from typing import Any
@@ -9,6 +11,7 @@ from typing import Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pipeline.contract import Action, PiiPolicy
 from pipeline.pii import (
     SEPARATOR,
     Chunk,
@@ -24,13 +27,20 @@ from pipeline.pii import (
     split_text,
     utf8_len,
 )
-from pipeline.settings import Action, PiiPolicy
 
 from tests.lambdas.pipeline.harness import pipeline_settings
 
 SETTINGS = pipeline_settings()
 POLICY = SETTINGS.pii
-HASH = Hasher(b"0123456789abcdef-test-salt")
+SALT = b"0123456789abcdef-test-salt"
+HASH = Hasher(SALT)
+
+
+def hmac_sha256(salt: bytes, value: str) -> str:
+    """The expected hash, computed independently of the Hasher: HMAC-SHA256, first 32 hex characters."""
+    return hmac.new(salt, value.encode("utf-8"), hashlib.sha256).hexdigest()[:32]
+
+
 TOKEN = re.compile(r"\b(?:SECRET|Zofia Szabo|Zofia|zofia@example\.com)\b")
 KINDS = {"SECRET": "PASSWORD", "Zofia Szabo": "NAME", "Zofia": "NAME", "zofia@example.com": "EMAIL"}
 
@@ -134,7 +144,7 @@ def test_the_policy_masks_hashes_and_drops_per_entity_type():
     result = redact_records([(1, record)], support, POLICY, oracle, HASH)
     ((position, redacted),) = result.records
     assert position == 1
-    assert redacted["notes"] == f"[NAME] wrote from [EMAIL:{HASH('zofia@example.com')}]"
+    assert redacted["notes"] == f"[NAME] wrote from [EMAIL:{hmac_sha256(SALT, 'zofia@example.com')}]"
     assert result.entities == {"NAME": 1, "EMAIL": 1}
     assert result.records_with_pii == 1
     dropped = redact_records([(1, record | {"notes": "password SECRET"})], support, POLICY, oracle, HASH)
@@ -147,7 +157,8 @@ def test_declared_pii_fields_need_no_detection():
     result = redact_records([(1, record)], profiles, POLICY, lambda _t: pytest.fail("no free text to scan"), HASH)
     redacted = result.records[0][1]
     assert redacted["full_name"] == "[NAME]"
-    assert redacted["email"] == HASH("zofia@example.com")  # normalized: the join key matches other sources
+    # normalized (trimmed, case-folded): the join key matches other sources
+    assert redacted["email"] == hmac_sha256(SALT, "zofia@example.com") == "681ce7e1188792b45c7736584f71cafb"
     assert redacted["phone"] is None
     assert result.requests == 0
 
@@ -183,3 +194,33 @@ def test_no_planted_token_survives_whatever_the_chunking(texts, chunk_bytes):
     for _, redacted in result.records:
         notes = redacted.get("notes", "")
         assert not re.search(r"Zofia|zofia@|SECRET", notes), notes
+
+
+@pytest.mark.parametrize(
+    ("value", "normalized"),
+    [
+        ("zofia@example.com", "zofia@example.com"),
+        ("  Zofia@Example.COM\t", "zofia@example.com"),
+        ("Zofia   Szabo", "zofia szabo"),
+        ("Straße", "strasse"),  # casefold, not lower
+        ("Żółć 42", "żółć 42"),  # multibyte: hashed as UTF-8
+    ],
+)
+def test_the_hash_is_hmac_sha256_of_the_normalized_value(value, normalized):
+    assert HASH(value) == hmac_sha256(SALT, normalized)
+    assert HASH(value) == hmac.new(SALT, normalized.encode(), hashlib.sha256).hexdigest()[:32]
+    assert HASH(value) != hashlib.sha256(normalized.encode()).hexdigest()[:32]  # salted, not a bare digest
+
+
+def test_a_salt_of_exactly_16_bytes_is_enough():
+    with pytest.raises(ValueError, match="16 bytes"):
+        Hasher(b"x" * 15)
+    assert Hasher(b"x" * 16)("v") == hmac_sha256(b"x" * 16, "v")
+
+
+def test_an_entity_exactly_at_min_score_is_kept_just_below_is_ignored():
+    chunk = Chunk("abc", (0,), (0,))
+    piece = [Piece(0, 0, "abc")]
+    at = rebase(chunk, piece, [{"Type": "NAME", "Score": 0.5, "BeginOffset": 0, "EndOffset": 3}], 0.5)
+    assert at == [(0, Span(0, 3, "NAME", 0.5))]
+    assert rebase(chunk, piece, [{"Type": "NAME", "Score": 0.4999, "BeginOffset": 0, "EndOffset": 3}], 0.5) == []

@@ -3,18 +3,15 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
-import json
 import posixpath
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from pipeline import keys, publish
-from pipeline.settings import parse_settings
 
-from stacks.data.settings import KNOWLEDGE_RENDERINGS
+from stacks.data.settings import KNOWLEDGE_RENDERINGS, DataSettings
 from tests.lambdas.pipeline.harness import as_written, parse_markdown, pipeline_settings
 
 SOURCES = pipeline_settings().sources
@@ -123,11 +120,11 @@ def test_each_rendering_gives_a_parsable_document_or_none():
     key, body, content_type = publish.document(rows, TICKETS, tickets, native) or ("", b"", "")
     assert (key, content_type) == ("documents/ds/support_contacts/t.jsonl.md", "text/markdown")
     assert parse_markdown(body.decode()) == [(1, as_written(TICKET))]
-    as_csv = dataclasses.replace(TICKETS, knowledge="csv")
+    as_csv = TICKETS.model_copy(update={"knowledge": "csv"})
     key, body, content_type = publish.document(rows, as_csv, tickets, native) or ("", b"", "")
     assert (key, content_type) == ("documents/ds/support_contacts/t.jsonl.csv", "text/csv")
-    assert body == publish.render_csv([TICKET], TICKETS)
-    assert publish.document(rows, dataclasses.replace(TICKETS, knowledge="none"), tickets, native) is None
+    assert body == b"ticket_id,customer_id,channel,topic,resolved,notes\nT1,C1,phone,billing,false,\n"
+    assert publish.document(rows, TICKETS.model_copy(update={"knowledge": "none"}), tickets, native) is None
     doc = raw("feedback/c.md")
     text = publish.render([{"text": "# Great\n"}], FEEDBACK, doc.extension)
     assert publish.document([(1, {"text": "# Great\n"})], FEEDBACK, doc, text) == (
@@ -153,5 +150,5 @@ def test_the_knowledge_setting_defaults_by_format_and_reaches_the_functions():
         "support_contacts": "markdown",  # the default for jsonl
         "feedback": "native",
     }
-    bare = parse_settings(json.loads('{"sources": {"a": {"format": "jsonl", "fields": {"x": {"type": "string"}}}}}'))
-    assert bare.sources["a"].knowledge == "markdown"
+    bare = DataSettings.model_validate({"sources": {"a": {"format": "jsonl", "fields": {"x": {"type": "string"}}}}})
+    assert bare.contract().sources["a"].knowledge == "markdown"

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pipeline.validation import ObjectRejected, decode, digest, validate_object
+from pipeline.validation import ObjectRejected, decode, validate_object
 
 from tests.lambdas.pipeline.harness import pipeline_settings
 
@@ -137,7 +138,9 @@ def test_the_same_record_from_csv_and_json_has_the_same_digest():
     text = "order_id,customer_id,service,amount,purchased_on\nO1,C1,streaming,12.5,2024-02-01\n"
     from_csv = validate_object(text, PURCHASES, LIMITS).valid[0]
     row = {"order_id": "O1", "customer_id": "C1", "service": "streaming", "amount": 12.5, "purchased_on": "2024-02-01"}
-    assert from_csv.digest == digest(row)
+    # independent of validation.digest: SHA-256 of the canonical JSON (sorted keys, compact, UTF-8)
+    canonical = json.dumps(row, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    assert from_csv.digest == hashlib.sha256(canonical.encode("utf-8")).hexdigest()
 
 
 def test_a_text_document_is_one_record_and_oversized_documents_are_rejected():
@@ -162,3 +165,58 @@ def test_every_non_blank_line_is_either_valid_or_rejected(lines):
     result = validate_object(text, PROFILES, LIMITS)
     assert result.records_in == sum(1 for line in text.splitlines() if line.strip())
     assert len({v.digest for v in result.valid}) == len(result.valid)
+
+
+# --------------------------------------------------------------------------------------------
+# Size limits count UTF-8 bytes, not characters; a record of exactly the limit is accepted.
+# --------------------------------------------------------------------------------------------
+
+NAME_3_BYTES = "名前"  # two characters, six bytes in UTF-8
+
+
+def limits(*, record: int = 65536, document: int = 1048576):
+    return type(LIMITS)(max_object_bytes=52428800, max_record_bytes=record, max_document_bytes=document)
+
+
+def test_a_jsonl_record_of_exactly_max_record_bytes_is_accepted_one_byte_more_is_not():
+    line = json.dumps(PROFILE | {"full_name": NAME_3_BYTES}, ensure_ascii=False)
+    size = len(line.encode("utf-8"))
+    assert size == len(line) + 4  # two 3-byte characters: 4 bytes more than characters
+    at_limit = validate_object(line + "\n", PROFILES, limits(record=size))
+    assert (len(at_limit.valid), at_limit.rejects) == (1, [])
+    below = validate_object(line + "\n", PROFILES, limits(record=size - 1))
+    assert [r.reason for r in below.rejects] == [f"record of {size} bytes exceeds max_record_bytes {size - 1}"]
+    # a limit in characters would have let this record through
+    assert (
+        validate_object(line + "\n", PROFILES, limits(record=len(line)))
+        .rejects[0]
+        .reason.startswith(f"record of {size} bytes")
+    )
+
+
+def test_a_csv_row_of_exactly_max_record_bytes_is_accepted_one_byte_more_is_not():
+    header = "order_id,customer_id,service,amount,purchased_on"
+    row = "O1,C1,stréaming,12.5,2024-02-01"  # 31 characters, 32 bytes ("é" is 2 bytes)
+    # the row's size: its cells' UTF-8 bytes plus one separator or line end per cell
+    size = len(b"O1") + len(b"C1") + len("stréaming".encode()) + len(b"12.5") + len(b"2024-02-01") + 5
+    assert size == 33
+    text = f"{header}\n{row}\n"
+    assert validate_object(text, PURCHASES, limits(record=33)).rejects == []
+    rejected = validate_object(text, PURCHASES, limits(record=32)).rejects
+    assert [(r.position, r.reason) for r in rejected] == [(2, "record of 33 bytes exceeds max_record_bytes 32")]
+
+
+def test_a_text_document_of_exactly_max_document_bytes_is_accepted_one_byte_more_is_not():
+    document = "Très bien, merci — ça marche.\n"  # é, ç: 2 bytes each; the dash: 3 bytes
+    size = len(document) + 1 + 1 + 2
+    assert size == len(document.encode("utf-8")) == 34
+    assert len(validate_object(document, FEEDBACK, limits(document=34)).valid) == 1
+    rejected = validate_object(document, FEEDBACK, limits(document=33)).rejects
+    assert [r.reason for r in rejected] == ["document of 34 bytes exceeds max_document_bytes 33"]
+
+
+def test_max_length_counts_characters_and_is_inclusive():
+    at_limit = validate_object(jsonl(PROFILE | {"customer_id": "Ç" * 16}), PROFILES, LIMITS)
+    assert at_limit.rejects == []  # 16 characters (32 bytes) = max_length 16
+    over = validate_object(jsonl(PROFILE | {"customer_id": "Ç" * 17}), PROFILES, LIMITS)
+    assert [r.reason for r in over.rejects] == ["field 'customer_id': 17 characters exceed max_length 16"]

@@ -239,3 +239,34 @@ def test_decision_log_is_structured_and_carries_no_raw_text(capsys):
     assert blocked[0]["cause"] == "prefilter"
     assert blocked[0]["_aws"]["CloudWatchMetrics"][0]["Namespace"] == "JourneyKitTests"
     assert any(m.get("cause") == "pii" and "SafetyRedacted" in m for m in metrics)
+
+
+class RecordingBedrock(FakeBedrock):
+    def __init__(self, **kwargs: Any):
+        super().__init__(**kwargs)
+        self.requests: list[dict] = []
+
+    def apply_guardrail(self, **kwargs: Any) -> dict:
+        self.requests.append(kwargs)
+        return super().apply_guardrail(**kwargs)
+
+
+def test_anonymized_input_is_what_goes_on_to_the_model():
+    """ApplyGuardrail on INPUT anonymized a name: the decision carries the masked text, not the user's."""
+    bedrock = RecordingBedrock(masked="My advisor {NAME} said my plan renews in May.")
+    chain, counter, _ = _chain(_settings(toxicity={"enabled": False}), FakeComprehend(), bedrock)
+    decision = chain.screen_input({"text": "My advisor Jane Doe said my plan renews in May."})
+    assert decision.allowed, decision.reasons
+    assert decision.text == "My advisor {NAME} said my plan renews in May."
+    guardrail = next(r for r in decision.checks if r.check == "guardrail")
+    assert (guardrail.blocked, guardrail.reasons) == (False, ("pii:NAME:anonymized",))
+    assert [r["source"] for r in bedrock.requests] == ["INPUT"]
+    assert bedrock.requests[0]["content"] == [{"text": {"text": "My advisor Jane Doe said my plan renews in May."}}]
+    assert ("SafetyBlocked", "guardrail", "input") not in counter.events
+
+
+def test_input_the_guardrail_left_alone_goes_on_unchanged():
+    chain, _, _ = _chain(_settings(toxicity={"enabled": False}), FakeComprehend(), RecordingBedrock())
+    decision = chain.screen_input({"text": "When does my plan renew?"})
+    assert decision.allowed
+    assert decision.text == "When does my plan renew?"

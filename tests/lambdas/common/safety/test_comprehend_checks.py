@@ -167,3 +167,53 @@ def test_checks_need_their_endpoints():
         check_entities("x", EntitySettings(), None)
     with pytest.raises(ValueError, match="no custom classifier"):
         check_custom_toxicity("x", ToxicitySettings(), None)
+
+
+# Scores exactly at a threshold count: every comparison is "reaches" (>=), never "exceeds".
+
+
+def test_toxicity_exactly_at_a_label_threshold_blocks(comprehend):
+    client, stubber = comprehend
+    stubber.add_response("detect_toxic_content", {"ResultList": [_toxic(0.5, HATE_SPEECH=0.5, INSULT=0.49)]})
+    settings = ToxicitySettings(thresholds={"HATE_SPEECH": 0.5, "INSULT": 0.5})
+    result = check_toxicity("some text", settings, client)
+    assert result.blocked
+    assert result.reasons == ("HATE_SPEECH",)
+
+
+def test_classifier_exactly_at_its_threshold_blocks(comprehend):
+    client, stubber = comprehend
+    stubber.add_response("classify_document", {"Classes": [{"Name": "toxic", "Score": 0.8}]})
+    stubber.add_response("classify_document", {"Classes": [{"Name": "toxic", "Score": 0.79}]})
+    settings = ToxicitySettings(
+        classifier_endpoint_arn=CLASSIFIER, classifier_block_labels=frozenset({"toxic"}), classifier_threshold=0.8
+    )
+    assert check_custom_toxicity("x", settings, client).blocked
+    assert not check_custom_toxicity("x", settings, client).blocked
+
+
+def test_pii_exactly_at_min_score_is_redacted(comprehend):
+    client, stubber = comprehend
+    text = "Call Jane Doe on 555-0100."
+    stubber.add_response(
+        "detect_pii_entities",
+        {
+            "Entities": [
+                {"Type": "NAME", "Score": 0.5, "BeginOffset": 5, "EndOffset": 13},  # = min_score: redacted
+                {"Type": "PHONE", "Score": 0.4999, "BeginOffset": 17, "EndOffset": 25},  # just below: kept
+            ]
+        },
+    )
+    result = redact_pii(text, PiiSettings(min_score=0.5), client)
+    assert result.text == "Call [NAME] on 555-0100."
+    assert result.reasons == ("NAME",)
+
+
+def test_a_denied_entity_exactly_at_min_score_blocks(comprehend):
+    client, stubber = comprehend
+    entity = {"Type": "COMPETITOR", "Text": "Acme", "BeginOffset": 3, "EndOffset": 7}
+    stubber.add_response("detect_entities", {"Entities": [entity | {"Score": 0.5}]})
+    stubber.add_response("detect_entities", {"Entities": [entity | {"Score": 0.4999}]})
+    settings = EntitySettings(endpoint_arn=RECOGNIZER, deny_types=frozenset({"COMPETITOR"}), min_score=0.5)
+    assert check_entities("Is Acme cheaper?", settings, client).reasons == ("type:COMPETITOR",)
+    assert not check_entities("Is Acme cheaper?", settings, client).blocked

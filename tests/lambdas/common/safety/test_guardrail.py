@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import boto3
 import pytest
 from botocore.stub import Stubber
@@ -154,3 +156,124 @@ def test_intervention_without_details_blocks(runtime):
 def test_needs_an_identifier():
     with pytest.raises(ValueError, match="no guardrail identifier"):
         apply_guardrail("x", "INPUT", GuardrailSettings(), None)
+
+
+# Every assessment kind ApplyGuardrail reports, alone: its reason, whether it blocks, its scores.
+KINDS = [
+    (
+        {"topicPolicy": {"topics": [{"name": "Medical advice", "type": "DENY", "action": "BLOCKED"}]}},
+        ("topic:Medical advice",),
+    ),
+    (
+        {"contentPolicy": {"filters": [{"type": "VIOLENCE", "confidence": "MEDIUM", "action": "BLOCKED"}]}},
+        ("content:VIOLENCE",),
+    ),
+    (
+        {"wordPolicy": {"customWords": [{"match": "acme-secret", "action": "BLOCKED"}], "managedWordLists": []}},
+        ("word:custom",),
+    ),
+    (
+        {
+            "wordPolicy": {
+                "customWords": [],
+                "managedWordLists": [{"match": "darn", "type": "PROFANITY", "action": "BLOCKED"}],
+            }
+        },
+        ("word:PROFANITY",),
+    ),
+    (
+        {
+            "sensitiveInformationPolicy": {
+                "piiEntities": [{"match": "4111", "type": "CREDIT_DEBIT_CARD_NUMBER", "action": "BLOCKED"}],
+                "regexes": [],
+            }
+        },
+        ("pii:CREDIT_DEBIT_CARD_NUMBER",),
+    ),
+    (
+        {
+            "sensitiveInformationPolicy": {
+                "piiEntities": [],
+                "regexes": [{"name": "contract-id", "match": "K-1234", "regex": "K-\\d{4}", "action": "BLOCKED"}],
+            }
+        },
+        ("regex:contract-id",),
+    ),
+    (
+        {
+            "contextualGroundingPolicy": {
+                "filters": [{"type": "RELEVANCE", "threshold": 0.5, "score": 0.1, "action": "BLOCKED"}]
+            }
+        },
+        ("grounding:RELEVANCE",),
+    ),
+]
+
+
+@pytest.mark.parametrize(("assessment", "reasons"), KINDS, ids=lambda v: next(iter(v)) if isinstance(v, dict) else "")
+def test_every_assessment_kind_blocks_with_its_reason(runtime, assessment, reasons):
+    client, stubber = runtime
+    stubber.add_response(
+        "apply_guardrail",
+        {"usage": USAGE, "action": "GUARDRAIL_INTERVENED", "outputs": [{"text": "Blocked."}],
+         "assessments": [assessment]},
+        _request("some text"),
+    )  # fmt: skip
+    result = apply_guardrail("some text", "INPUT", SETTINGS, client)
+    assert result.blocked
+    assert result.reasons == reasons
+    assert result.text is None
+    assert result.check == "guardrail"
+    assert result.cause == "guardrail"
+
+
+@pytest.mark.parametrize(("assessment", "reasons"), KINDS, ids=lambda v: next(iter(v)) if isinstance(v, dict) else "")
+def test_an_assessment_that_did_not_act_is_no_reason(runtime, assessment, reasons):
+    """The same findings with action NONE (detected, not acted on) give no reason; the masked text comes back."""
+
+    def no_action(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ("NONE" if k == "action" else no_action(v)) for k, v in value.items()}
+        if isinstance(value, list):
+            return [no_action(v) for v in value]
+        return value
+
+    client, stubber = runtime
+    stubber.add_response(
+        "apply_guardrail",
+        {"usage": USAGE, "action": "GUARDRAIL_INTERVENED", "outputs": [{"text": "as is"}],
+         "assessments": [no_action(assessment)]},
+        _request("some text"),
+    )  # fmt: skip
+    result = apply_guardrail("some text", "INPUT", SETTINGS, client)
+    assert not result.blocked
+    assert result.reasons == ()
+    assert result.text == "as is"
+
+
+def test_anonymized_regex_and_mixed_actions(runtime):
+    """An ANONYMIZED regex is a reason, not a block; with one BLOCKED finding beside it, the whole is a block."""
+    client, stubber = runtime
+    regex = {"name": "contract-id", "match": "K-1234", "regex": "K-\\d{4}", "action": "ANONYMIZED"}
+    stubber.add_response(
+        "apply_guardrail",
+        {"usage": USAGE, "action": "GUARDRAIL_INTERVENED", "outputs": [{"text": "Contract {contract-id}."}],
+         "assessments": [{"sensitiveInformationPolicy": {"piiEntities": [], "regexes": [regex]}}]},
+        _request("Contract K-1234."),
+    )  # fmt: skip
+    stubber.add_response(
+        "apply_guardrail",
+        {"usage": USAGE, "action": "GUARDRAIL_INTERVENED", "outputs": [{"text": "Blocked."}],
+         "assessments": [{"sensitiveInformationPolicy": {"piiEntities": [], "regexes": [regex]}},
+                         {"wordPolicy": {"customWords": [{"match": "acme-secret", "action": "BLOCKED"}],
+                                         "managedWordLists": []}}]},
+        _request("Contract K-1234, acme-secret."),
+    )  # fmt: skip
+    anonymized = apply_guardrail("Contract K-1234.", "INPUT", SETTINGS, client)
+    assert (anonymized.blocked, anonymized.reasons, anonymized.text) == (
+        False,
+        ("regex:contract-id:anonymized",),
+        "Contract {contract-id}.",
+    )
+    mixed = apply_guardrail("Contract K-1234, acme-secret.", "INPUT", SETTINGS, client)
+    assert (mixed.blocked, mixed.reasons, mixed.text) == (True, ("regex:contract-id:anonymized", "word:custom"), None)

@@ -10,7 +10,7 @@ import re
 
 import pytest
 from common.safety import injection
-from common.safety.injection import scan
+from common.safety.injection import InjectionVerdict, scan
 from common.safety.policy import InputLimits
 from common.safety.validation import validate_text
 
@@ -142,3 +142,13 @@ def test_every_rule_has_triggers_and_gating_never_changes_a_verdict():
     assert {name for name, *_ in injection._RULES} == set(injection._TRIGGERS)
     for text in [*[t for t, _ in ATTACKS.values()], *HIDDEN.values(), *BENIGN, *UNICODE_TRICKS.values()]:
         assert scan(text) == scan(text, gate=False), text
+
+
+def test_a_score_exactly_at_the_threshold_is_flagged():
+    weak = "You are now my travel planner."  # one persona signal: weight 0.45
+    verdict = scan(weak, threshold=0.45, use_model=False)
+    assert verdict.score == 0.45
+    assert verdict.flagged
+    assert not scan(weak, threshold=0.4501, use_model=False).flagged
+    assert InjectionVerdict(0.5, 0.5, ()).flagged
+    assert not InjectionVerdict(0.4999, 0.5, ()).flagged
