@@ -91,29 +91,9 @@ class AlarmTopic(Construct):
         """Send both ALARM and OK transitions, so on-call sees recovery too."""
         notify(self.topic, alarm)
 
-    def metric(
-        self,
-        metric_name: str,
-        *,
-        statistic: str | None = None,
-        period: cdk.Duration | None = None,
-        label: str | None = None,
-        unit: cloudwatch.Unit | None = None,
-        color: str | None = None,
-        account: str | None = None,
-        region: str | None = None,
-    ) -> cloudwatch.Metric:
+    def metric(self, metric_name: str, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         """A metric of this topic (AWS/SNS, dimension TopicName; CDK's default: Average over 5 minutes)."""
-        return self.topic.metric(
-            metric_name,
-            statistic=statistic,
-            period=period,
-            label=label,
-            unit=unit,
-            color=color,
-            account=account,
-            region=region,
-        )
+        return self.topic.metric(metric_name, **props)
 
     def metric_number_of_notifications_failed(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         """Notifications SNS could not deliver to a subscriber (Sum over 5 minutes unless overridden)."""

@@ -178,34 +178,16 @@ class SecureBucket(Construct):
         return grant_delete_prefix(self.bucket, grantee, prefix)
 
     def metric(
-        self,
-        metric_name: str,
-        *,
-        storage_type: str = "AllStorageTypes",
-        statistic: str = "Average",
-        period: cdk.Duration | None = None,
-        label: str | None = None,
-        unit: cloudwatch.Unit | None = None,
-        color: str | None = None,
-        account: str | None = None,
-        region: str | None = None,
+        self, metric_name: str, *, storage_type: str = "AllStorageTypes", **props: Unpack[MetricProps]
     ) -> cloudwatch.Metric:
         """A daily S3 storage metric of this bucket (AWS/S3, Average over one day unless overridden).
 
         ``storage_type`` is the StorageType dimension ("StandardStorage", "AllStorageTypes", ...). S3 request
         metrics need a metrics configuration on the bucket, which SecureBucket does not add.
         """
+        dimensions = {"BucketName": self.bucket.bucket_name, "StorageType": storage_type}
         return block_metric(
-            "AWS/S3",
-            metric_name,
-            {"BucketName": self.bucket.bucket_name, "StorageType": storage_type},
-            statistic=statistic,
-            period=period or cdk.Duration.days(1),
-            label=label,
-            unit=unit,
-            color=color,
-            account=account,
-            region=region,
+            "AWS/S3", metric_name, dimensions, default_statistic="Average", default_period=cdk.Duration.days(1), **props
         )
 
     def metric_number_of_objects(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:

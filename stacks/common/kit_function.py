@@ -184,29 +184,9 @@ class KitFunction(Construct):
             resource_arns=[self.function.function_arn, f"{self.function.function_arn}:*"],
         )
 
-    def metric(
-        self,
-        metric_name: str,
-        *,
-        statistic: str | None = None,
-        period: cdk.Duration | None = None,
-        label: str | None = None,
-        unit: cloudwatch.Unit | None = None,
-        color: str | None = None,
-        account: str | None = None,
-        region: str | None = None,
-    ) -> cloudwatch.Metric:
+    def metric(self, metric_name: str, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         """A metric of this function (AWS/Lambda, dimension FunctionName; CDK's default: Average over 5 minutes)."""
-        return self.function.metric(
-            metric_name,
-            statistic=statistic,
-            period=period,
-            label=label,
-            unit=unit,
-            color=color,
-            account=account,
-            region=region,
-        )
+        return self.function.metric(metric_name, **props)
 
     def metric_errors(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         """Invocations that ended in an error (Sum over 5 minutes unless overridden)."""

@@ -7,7 +7,7 @@ keyword arguments; `MetricProps` names the common options instead, so every `met
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TypedDict
+from typing import TypedDict, Unpack
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
@@ -30,24 +30,10 @@ def block_metric(
     metric_name: str,
     dimensions: Mapping[str, str],
     *,
-    statistic: str,
-    period: cdk.Duration,
-    label: str | None = None,
-    unit: cloudwatch.Unit | None = None,
-    color: str | None = None,
-    account: str | None = None,
-    region: str | None = None,
+    default_statistic: str,
+    default_period: cdk.Duration,
+    **props: Unpack[MetricProps],
 ) -> cloudwatch.Metric:
-    """One metric of a block: its namespace and dimensions, the caller's options."""
-    return cloudwatch.Metric(
-        namespace=namespace,
-        metric_name=metric_name,
-        dimensions_map=dict(dimensions),
-        statistic=statistic,
-        period=period,
-        label=label,
-        unit=unit,
-        color=color,
-        account=account,
-        region=region,
-    )
+    """One metric of a block: its namespace, dimensions and defaults, overridden by the caller's options."""
+    options: MetricProps = {"statistic": default_statistic, "period": default_period, **props}
+    return cloudwatch.Metric(namespace=namespace, metric_name=metric_name, dimensions_map=dict(dimensions), **options)

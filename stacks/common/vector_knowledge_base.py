@@ -397,30 +397,15 @@ class VectorKnowledgeBase(Construct):
 
     # ------------------------------------------------------------------ metrics
 
-    def metric(
-        self,
-        metric_name: str,
-        *,
-        statistic: str = "Sum",
-        period: cdk.Duration | None = None,
-        label: str | None = None,
-        unit: cloudwatch.Unit | None = None,
-        color: str | None = None,
-        account: str | None = None,
-        region: str | None = None,
-    ) -> cloudwatch.Metric:
+    def metric(self, metric_name: str, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
         """An ingestion metric of this knowledge base (Sum over 5 minutes unless overridden)."""
         return block_metric(
             self.metrics_namespace,
             metric_name,
             {"KnowledgeBaseId": self.knowledge_base_id},
-            statistic=statistic,
-            period=period or cdk.Duration.minutes(5),
-            label=label,
-            unit=unit,
-            color=color,
-            account=account,
-            region=region,
+            default_statistic="Sum",
+            default_period=cdk.Duration.minutes(5),
+            **props,
         )
 
     def metric_documents_scanned(self, **props: Unpack[MetricProps]) -> cloudwatch.Metric:
@@ -448,13 +433,9 @@ class VectorKnowledgeBase(Construct):
             "AWS/Bedrock",
             "InvocationThrottles",
             {"ModelId": self.embedding_model_id},
-            statistic=props.get("statistic", "Sum"),
-            period=props.get("period", cdk.Duration.minutes(5)),
-            label=props.get("label"),
-            unit=props.get("unit"),
-            color=props.get("color"),
-            account=props.get("account"),
-            region=props.get("region"),
+            default_statistic="Sum",
+            default_period=cdk.Duration.minutes(5),
+            **props,
         )
 
     # ------------------------------------------------------------------ internals
