@@ -2,14 +2,13 @@
 
 Thin on purpose: Powertools parses each record (`SyncRecord`), reports per-record failures to SQS
 (`process_partial_response`), logs, traces and publishes EMF metrics; `knowledge.ingestion` decides.
-Configuration comes from the environment the Knowledge stack sets.
+Its settings are `knowledge.contract.SyncSettings`, which the Knowledge stack writes into ``SYNC_SETTINGS``.
 """
 
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
@@ -21,15 +20,8 @@ from common.clients import client
 from common.observability import powertools, powertools_metrics
 from pydantic import Json
 
-from knowledge.ingestion import (
-    PollRequest,
-    RequestExpiredError,
-    StartRequest,
-    SyncTarget,
-    SyncTiming,
-    handle,
-    start_request,
-)
+from knowledge.contract import SyncSettings
+from knowledge.ingestion import PollRequest, RequestExpiredError, StartRequest, handle, start_request
 
 logger, tracer = powertools()
 metrics = powertools_metrics()
@@ -49,27 +41,7 @@ class SyncRecord(SqsRecordModel):
 processor = BatchProcessor(event_type=EventType.SQS, model=SyncRecord, raise_on_entire_batch_failure=False)
 
 
-@dataclass(frozen=True)
-class Config:
-    target: SyncTarget
-    timing: SyncTiming
-    queue_url: str
-
-    @classmethod
-    def from_environment(cls) -> Config:
-        env = os.environ
-        return cls(
-            target=SyncTarget(knowledge_base_id=env["KNOWLEDGE_BASE_ID"], data_source_id=env["DATA_SOURCE_ID"]),
-            timing=SyncTiming(
-                poll_interval_seconds=int(env.get("POLL_INTERVAL_SECONDS", "60")),
-                retry_delay_seconds=int(env.get("RETRY_DELAY_SECONDS", "300")),
-                give_up_after=timedelta(seconds=int(env.get("GIVE_UP_AFTER_SECONDS", str(24 * 3600)))),
-            ),
-            queue_url=env["SYNC_QUEUE_URL"],
-        )
-
-
-def process(record: SyncRecord, config: Config) -> None:
+def process(record: SyncRecord, config: SyncSettings) -> None:
     """Handle one request; raising marks only this record failed, so SQS redelivers it."""
     body = record.body
     if isinstance(body, EventBridgeModel):
@@ -105,7 +77,7 @@ def process(record: SyncRecord, config: Config) -> None:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 def handler(event: dict[str, Any], context: LambdaContext) -> PartialItemFailureResponse:
-    config = Config.from_environment()
+    config = SyncSettings.from_environment(os.environ)
     # Published per knowledge base, the dimension the stack's alarms and VectorKnowledgeBase.metric_* use.
     metrics.add_dimensions(KnowledgeBaseId=config.target.knowledge_base_id)
     return process_partial_response(

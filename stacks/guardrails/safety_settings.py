@@ -1,17 +1,27 @@
 """`SafetyConfig`: usecases/<id>/safety.yaml, the runtime safety library's settings, checked at synth.
 
-The runtime settings are what lambdas/common/safety/policy.py (`SafetySettings`) parses in the
-Lambda; this model validates the same fields before synth (tests prove the two agree) and adds
-what only the stack needs: where the training data of the optional custom models lives.
-`GuardrailsStack.safety_settings_json()` merges in the deployed guardrail and endpoint ARNs.
+This is the authors' model (descriptions, one-line errors, the training data of the optional custom
+models). The Lambda's settings are the contract lambdas/common/safety/policy.py defines (`SafetySettings`):
+`runtime_settings` builds that very model from this one plus the deployed guardrail and endpoint ARNs, so
+a field renamed on either side fails mypy here; `GuardrailsStack.safety_settings_json()` writes its JSON.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Literal, get_args
 
+import aws_cdk as cdk
+from common.safety.policy import (
+    EntitySettings,
+    GuardrailSettings,
+    InjectionSettings,
+    InputLimits,
+    PiiSettings,
+    SafetySettings,
+    ToxicitySettings,
+)
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 from stacks.config import USECASES_DIR, Stage, StrictModel, display_path, read_yaml_mapping, validation_error, worded
@@ -190,32 +200,77 @@ class SafetyConfig(StrictModel):
         guardrail_version: str = "DRAFT",
         classifier_endpoint_arn: str | None = None,
         recognizer_endpoint_arn: str | None = None,
-    ) -> dict[str, Any]:
-        """The JSON-able settings the Lambda's `SafetySettings` parses (ARNs may be CDK tokens)."""
+    ) -> SafetySettings:
+        """The settings the Lambda parses, built as its own model (the ids and ARNs may be CDK tokens).
+
+        At synth the guardrail id and version and the endpoint ARNs are tokens ("${Token[TOKEN.42]}") that the
+        model's id and ARN patterns rightly reject. So the model is validated whole with a well-formed stand-in
+        in each such place, which checks every value from safety.yaml and every cross-field rule (applying the
+        guardrail needs its identifier), and then the tokens replace the stand-ins unvalidated
+        (`model_copy(update=...)`). Their format is checked where it is known: the function validates the
+        deployed values when it parses the JSON. A value that is not a token is validated as given.
+        """
+        tokens: dict[str, dict[str, str]] = {}  # section -> field -> token
+
+        def checkable(section: str, name: str, value: str | None, stand_in: str) -> str | None:
+            if value is None or not cdk.Token.is_unresolved(value):
+                return value
+            tokens.setdefault(section, {})[name] = value
+            return stand_in
+
         classifier = self.custom_models.toxicity_classifier
-        toxicity: dict[str, Any] = self.toxicity.model_dump(mode="json")
-        if classifier_endpoint_arn is not None and classifier is not None:
-            toxicity |= {
-                "classifier_endpoint_arn": classifier_endpoint_arn,
-                "classifier_block_labels": classifier.block_labels,
-                "classifier_threshold": classifier.threshold,
-            }
-        entities: dict[str, Any] = self.entities.model_dump(mode="json")
-        if recognizer_endpoint_arn is not None:
-            entities["endpoint_arn"] = recognizer_endpoint_arn
-        guardrail: dict[str, Any] = self.guardrail.model_dump(mode="json")
-        if guardrail_identifier is not None:
-            guardrail |= {"identifier": guardrail_identifier, "version": guardrail_version}
-        return {
-            "limits": self.limits.model_dump(mode="json"),
-            "injection": self.injection.model_dump(mode="json"),
-            "toxicity": toxicity,
-            "pii": self.pii.model_dump(mode="json"),
-            "entities": entities,
-            "guardrail": guardrail,
-            "fail_open": self.fail_open,
-            "check_timeout_seconds": self.check_timeout_seconds,
-        }
+        if classifier is None or classifier_endpoint_arn is None:
+            toxicity = ToxicitySettings(enabled=self.toxicity.enabled, thresholds=dict(self.toxicity.thresholds))
+        else:
+            toxicity = ToxicitySettings(
+                enabled=self.toxicity.enabled,
+                thresholds=dict(self.toxicity.thresholds),
+                classifier_endpoint_arn=checkable(
+                    "toxicity", "classifier_endpoint_arn", classifier_endpoint_arn, _STAND_IN_CLASSIFIER
+                ),
+                classifier_block_labels=frozenset(classifier.block_labels),
+                classifier_threshold=classifier.threshold,
+            )
+        settings = SafetySettings(
+            limits=InputLimits(
+                max_chars=self.limits.max_chars,
+                max_tokens=self.limits.max_tokens,
+                allowed_formats=frozenset(self.limits.allowed_formats),
+                confusables=self.limits.confusables,
+            ),
+            injection=InjectionSettings(threshold=self.injection.threshold),
+            toxicity=toxicity,
+            pii=PiiSettings(
+                enabled=self.pii.enabled,
+                entity_types=frozenset(self.pii.entity_types),
+                min_score=self.pii.min_score,
+                language_code=self.pii.language_code,
+            ),
+            entities=EntitySettings(
+                endpoint_arn=checkable("entities", "endpoint_arn", recognizer_endpoint_arn, _STAND_IN_RECOGNIZER),
+                deny_types=frozenset(self.entities.deny_types),
+                deny_terms=frozenset(self.entities.deny_terms),
+                min_score=self.entities.min_score,
+            ),
+            guardrail=GuardrailSettings(
+                apply_on_input=self.guardrail.apply_on_input,
+                apply_on_output=self.guardrail.apply_on_output,
+                identifier=checkable("guardrail", "identifier", guardrail_identifier, _STAND_IN_GUARDRAIL),
+                version=checkable("guardrail", "version", guardrail_version, _STAND_IN_VERSION),
+            ),
+            fail_open=self.fail_open,
+            check_timeout_seconds=self.check_timeout_seconds,
+        )
+        return settings.model_copy(
+            update={section: getattr(settings, section).model_copy(update=fields) for section, fields in tokens.items()}
+        )
+
+
+# Well-formed values that stand where a deploy-time token goes while the runtime model is validated.
+_STAND_IN_GUARDRAIL = "standin"
+_STAND_IN_VERSION = "1"
+_STAND_IN_CLASSIFIER = "arn:aws:comprehend:us-east-1:000000000000:document-classifier-endpoint/standin"
+_STAND_IN_RECOGNIZER = "arn:aws:comprehend:us-east-1:000000000000:entity-recognizer-endpoint/standin"
 
 
 def load_safety_config(usecase_id: str, root: Path = USECASES_DIR) -> SafetyConfig:

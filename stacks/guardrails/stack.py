@@ -148,7 +148,11 @@ class GuardrailsStack(cdk.Stack):
             classifier_endpoint_arn=self.classifier_endpoint_arn,
             recognizer_endpoint_arn=self.recognizer_endpoint_arn,
         )
-        return json.dumps(settings, separators=(",", ":"), sort_keys=True)
+        # The tokens in it are ids, a version and ARNs (no quotes or backslashes to escape), so a plain
+        # json.dumps keeps them intact and CloudFormation fills them in (an Fn::Join where it is used).
+        # Unset endpoints and identifier are left out (they default to None), which keeps the variable small.
+        data = settings.model_dump(mode="json", exclude_none=True)
+        return json.dumps(data, separators=(",", ":"), sort_keys=True)
 
     # --------------------------------------------------------- custom models
 

@@ -25,6 +25,7 @@ from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sqs as sqs
 from aws_cdk.interfaces import aws_events as events_refs
 from constructs import Construct
+from knowledge import contract
 
 from stacks.common.buckets import grant_read_prefix
 from stacks.common.dead_letter_queue import KitDeadLetterQueue
@@ -152,14 +153,7 @@ class KnowledgeStack(cdk.Stack):
             stage=props.stage,
             memory_size=256,
             timeout=cdk.Duration.seconds(SYNC_TIMEOUT_SECONDS),
-            environment={
-                "KNOWLEDGE_BASE_ID": self.knowledge_base.knowledge_base_id,
-                "DATA_SOURCE_ID": self.data_source.data_source_id,
-                "SYNC_QUEUE_URL": self.sync_queue.queue_url,
-                "POLL_INTERVAL_SECONDS": str(sync.poll_interval_seconds),
-                "RETRY_DELAY_SECONDS": str(sync.retry_delay_seconds),
-                "GIVE_UP_AFTER_SECONDS": str(sync.give_up_after_hours * 3600),
-            },
+            environment={contract.ENVIRONMENT_VARIABLE: self._sync_settings_json(props)},
         )
         role = self.sync_function.role
         self.knowledge_base.grant_ingestion(role)
@@ -222,6 +216,23 @@ class KnowledgeStack(cdk.Stack):
             )
             scheduled.add_target(_SyncRequestTarget(self.sync_queue, self.sync_dead_letters))
             self.rules.append(scheduled)
+
+    def _sync_settings_json(self, props: KnowledgeProps) -> str:
+        """The function's `SyncSettings` as JSON, built with the model the handler parses.
+
+        The ids and queue URL are tokens here; `to_json_string` renders them as an Fn::Join that
+        CloudFormation fills in, escaped as JSON strings.
+        """
+        sync = props.settings.sync
+        settings = contract.SyncSettings(
+            knowledge_base_id=self.knowledge_base.knowledge_base_id,
+            data_source_id=self.data_source.data_source_id,
+            queue_url=self.sync_queue.queue_url,
+            poll_interval_seconds=sync.poll_interval_seconds,
+            retry_delay_seconds=sync.retry_delay_seconds,
+            give_up_after_seconds=sync.give_up_after_hours * 3600,
+        )
+        return self.to_json_string(settings.model_dump(mode="json"))
 
     # ------------------------------------------------------------------ alarms
 

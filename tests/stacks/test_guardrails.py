@@ -16,7 +16,7 @@ import yaml
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 from common.safety.policy import SafetySettings
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from stacks.app_builder import cdk_json_context
 from stacks.common.kit_function import KitFunction
@@ -639,18 +639,29 @@ def test_policy_limits_match_the_bedrock_api_model():
 # ---------------------------------------------------------------------------------- safety config
 
 
-def test_safety_settings_from_the_stack_are_what_the_lambda_parses():
+def test_the_stack_builds_the_lambdas_settings_model_and_its_json_is_what_the_lambda_parses():
     config = load_safety_config(USECASE)
-    runtime = SafetySettings.model_validate(
-        config.runtime_settings(guardrail_identifier="abc123", guardrail_version="2")
-    )
-    assert runtime.limits.max_chars == config.limits.max_chars
-    assert dict(runtime.toxicity.thresholds) == config.toxicity.thresholds
-    assert runtime.entities.deny_terms == frozenset(config.entities.deny_terms)
-    assert runtime.pii.entity_types == frozenset(config.pii.entity_types)
-    assert (runtime.guardrail.identifier, runtime.guardrail.version) == ("abc123", "2")
-    # The stack-side and runtime models describe the same fields.
+    settings = config.runtime_settings(guardrail_identifier="abc123", guardrail_version="2")
+    assert isinstance(settings, SafetySettings)
+    assert SafetySettings.model_validate_json(settings.model_dump_json()) == settings
+    assert settings.entities.deny_terms == frozenset(config.entities.deny_terms)
+    assert (settings.guardrail.identifier, settings.guardrail.version) == ("abc123", "2")
+    # mypy catches a field renamed or removed on either side; this, a runtime field safety.yaml cannot set.
     assert set(SafetySettings.model_fields) == set(SafetyConfig.model_fields) - {"custom_models"}
+
+
+def test_deploy_time_tokens_go_in_after_everything_else_was_validated():
+    config = SafetyConfig.model_validate({"guardrail": {"apply_on_input": True}})
+    guardrail_id, version = cdk.Token.as_string({"Ref": "Guardrail"}), cdk.Token.as_string({"Ref": "Version"})
+    settings = config.runtime_settings(guardrail_identifier=guardrail_id, guardrail_version=version)
+    assert (settings.guardrail.identifier, settings.guardrail.version) == (guardrail_id, version)
+    assert settings.guardrail.apply_on_input
+    # The cross-field rule still holds: applying the guardrail without its identifier is refused at synth.
+    with pytest.raises(ValidationError, match="need the guardrail identifier"):
+        config.runtime_settings()
+    # A concrete value is validated as given.
+    with pytest.raises(ValidationError, match=r"EntitySettings\s+endpoint_arn"):
+        config.runtime_settings(guardrail_identifier=guardrail_id, recognizer_endpoint_arn="arn:aws:s3:::bucket")
 
 
 def test_safety_config_types_match_the_comprehend_api_model():

@@ -8,6 +8,7 @@ consumer role using the building block's grants.
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 from typing import Any
@@ -19,8 +20,7 @@ from aws_cdk import aws_events as events
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Match, Template
 from cfnlint.api import ManualArgs, lint
-from knowledge import ingestion
-from knowledge.sync import Config
+from knowledge import contract, ingestion
 
 from stacks.app_builder import cdk_json_context
 from stacks.common import vector_knowledge_base as vkb
@@ -428,22 +428,24 @@ def test_sync_queue_redrives_to_the_dead_letter_queue_and_the_function_reports_i
     )
 
 
-def test_the_handler_reads_the_environment_the_stack_sets(built):
+def test_the_handler_parses_the_settings_the_stack_sets(built):
     stack = built.stacks["Knowledge"]
     function = built.templates["Knowledge"]["Resources"][built.logical_id("Knowledge", stack.sync_function.function)]
     assert function["Properties"]["Handler"] == "knowledge.sync.handler"
-    variables = {
-        k: v if isinstance(v, str) else f"token-{k}"
-        for k, v in function["Properties"]["Environment"]["Variables"].items()
-    }
-    with mock.patch.dict("os.environ", variables, clear=True):
-        config = Config.from_environment()
-    assert config.timing.poll_interval_seconds == SHIPPED.sync.poll_interval_seconds
-    assert config.timing.retry_delay_seconds == SHIPPED.sync.retry_delay_seconds
-    assert config.timing.give_up_after.total_seconds() == SHIPPED.sync.give_up_after_hours * 3600
-    assert (config.target.knowledge_base_id, config.target.data_source_id) == (
-        "token-KNOWLEDGE_BASE_ID",
-        "token-DATA_SOURCE_ID",
+    variables = function["Properties"]["Environment"]["Variables"]
+    # One variable for the function's own settings, beside what KitFunction sets for Powertools.
+    assert {k for k in variables if not k.startswith("POWERTOOLS_")} == {contract.ENVIRONMENT_VARIABLE}
+    # Deploy-time values stand in as <LogicalId.Attribute>; the JSON is then what the handler parses.
+    rendered = render(variables[contract.ENVIRONMENT_VARIABLE])
+    with mock.patch.dict("os.environ", {contract.ENVIRONMENT_VARIABLE: rendered}, clear=True):
+        settings = contract.SyncSettings.from_environment(os.environ)
+    assert settings.timing.poll_interval_seconds == SHIPPED.sync.poll_interval_seconds
+    assert settings.timing.retry_delay_seconds == SHIPPED.sync.retry_delay_seconds
+    assert settings.timing.give_up_after.total_seconds() == SHIPPED.sync.give_up_after_hours * 3600
+    assert (settings.knowledge_base_id, settings.data_source_id, settings.queue_url) == (
+        f"<{built.logical_id('Knowledge', stack.knowledge_base)}.KnowledgeBaseId>",
+        f"<{built.logical_id('Knowledge', stack.data_source)}.DataSourceId>",
+        f"<{built.logical_id('Knowledge', stack.sync_queue)}>",
     )
 
 

@@ -1,16 +1,17 @@
 """`SafetySettings`: everything the safety library needs, as plain frozen data.
 
 The handler builds it once per container (``SafetySettings.from_environment(os.environ)``); the
-checks only ever receive it as an argument. The stack writes the JSON from usecases/<id>/safety.yaml
-(validated at synth by stacks/guardrails/safety_settings.py) plus the deployed guardrail and endpoint ARNs.
+checks only ever receive it as an argument. This is the contract between the Guardrails stack and the
+function: the stack builds this very model from usecases/<id>/safety.yaml (`SafetyConfig.runtime_settings`
+in stacks/guardrails/safety_settings.py) plus the deployed guardrail and endpoint ARNs, and writes its JSON.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Literal
+from typing import Annotated, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
 
 ENVIRONMENT_VARIABLE = "SAFETY_SETTINGS"
 
@@ -26,6 +27,12 @@ _ENDPOINT_CLASSIFIER = r"^arn:aws[a-z-]*:comprehend:[a-z0-9-]+:\d{12}:document-c
 _ENDPOINT_RECOGNIZER = r"^arn:aws[a-z-]*:comprehend:[a-z0-9-]+:\d{12}:entity-recognizer-endpoint/[A-Za-z0-9-]+$"
 
 
+_T = TypeVar("_T")
+# A set is written as a sorted list: a frozenset iterates in an order that follows the process's string-hash
+# seed, and the JSON the stack writes must be the same in every synth.
+SortedSet = Annotated[frozenset[_T], PlainSerializer(sorted, return_type=list, when_used="json")]
+
+
 class _Frozen(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -35,7 +42,7 @@ class InputLimits(_Frozen):
 
     max_chars: int = Field(4000, ge=1, le=100_000, description="After normalization, in code points.")
     max_tokens: int = Field(1200, ge=1, description="Conservative token estimate (see validation.estimate_tokens).")
-    allowed_formats: frozenset[Format] = frozenset({"text", "markdown"})
+    allowed_formats: SortedSet[Format] = frozenset({"text", "markdown"})
     confusables: Literal["fold", "reject"] = Field(
         "fold", description="Mixed-script words with look-alike letters: fold to Latin, or reject the message."
     )
@@ -52,7 +59,7 @@ class ToxicitySettings(_Frozen):
         description="Block when a label's score reaches its threshold; labels not listed never block.",
     )
     classifier_endpoint_arn: str | None = Field(None, pattern=_ENDPOINT_CLASSIFIER)
-    classifier_block_labels: frozenset[str] = frozenset({"toxic"})
+    classifier_block_labels: SortedSet[str] = frozenset({"toxic"})
     classifier_threshold: float = Field(0.5, gt=0, le=1)
 
     @model_validator(mode="after")
@@ -65,15 +72,15 @@ class ToxicitySettings(_Frozen):
 
 class PiiSettings(_Frozen):
     enabled: bool = True
-    entity_types: frozenset[str] = Field(frozenset(), description="Comprehend PII types to redact; empty = all.")
+    entity_types: SortedSet[str] = Field(frozenset(), description="Comprehend PII types to redact; empty = all.")
     min_score: float = Field(0.5, ge=0, le=1)
     language_code: Literal["en", "es"] = "en"
 
 
 class EntitySettings(_Frozen):
     endpoint_arn: str | None = Field(None, pattern=_ENDPOINT_RECOGNIZER)
-    deny_types: frozenset[str] = frozenset()
-    deny_terms: frozenset[str] = Field(frozenset(), description="Matched case-insensitively on word boundaries.")
+    deny_types: SortedSet[str] = frozenset()
+    deny_terms: SortedSet[str] = Field(frozenset(), description="Matched case-insensitively on word boundaries.")
     min_score: float = Field(0.5, ge=0, le=1)
 
 

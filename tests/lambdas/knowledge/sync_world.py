@@ -18,6 +18,7 @@ from unittest import mock
 
 from botocore.stub import Stubber
 from common.clients import client
+from knowledge.contract import ENVIRONMENT_VARIABLE, SyncSettings
 from knowledge.sync import handler
 from moto import mock_aws
 from moto.sqs.models import sqs_backends
@@ -28,12 +29,13 @@ KB_ID = "KBID012345"
 DS_ID = "DSID012345"
 QUEUE = "knowledge-sync"
 DATASET_PUBLISHED = {"source": ["journey.data"], "detail-type": ["DatasetPublished"]}
-ENVIRONMENT = {
-    "KNOWLEDGE_BASE_ID": KB_ID,
-    "DATA_SOURCE_ID": DS_ID,
-    "POLL_INTERVAL_SECONDS": "60",
-    "RETRY_DELAY_SECONDS": "300",
-    "GIVE_UP_AFTER_SECONDS": str(24 * 3600),
+# The handler's settings but the queue URL, which the world adds once moto created the queue.
+SETTINGS: dict[str, Any] = {
+    "knowledge_base_id": KB_ID,
+    "data_source_id": DS_ID,
+    "poll_interval_seconds": 60,
+    "retry_delay_seconds": 300,
+    "give_up_after_seconds": 24 * 3600,
 }
 
 
@@ -126,18 +128,18 @@ def emitted_metrics(output: str) -> list[dict[str, Any]]:
 
 @contextmanager
 def sync_world(
-    event_pattern: Mapping[str, Any] = DATASET_PUBLISHED, environment: Mapping[str, str] = ENVIRONMENT
+    event_pattern: Mapping[str, Any] = DATASET_PUBLISHED, settings: Mapping[str, Any] = SETTINGS
 ) -> Iterator[SyncWorld]:
-    """A rule with ``event_pattern`` delivering to the sync queue, and the handler's environment.
+    """A rule with ``event_pattern`` delivering to the sync queue, and the handler's ``SYNC_SETTINGS``.
 
     The cached clients are reused across tests (building one costs ~0.2 s); moto intercepts every
     client created after it was imported, and each world gets fresh moto state.
     """
-    with mock_aws(), mock.patch.dict(os.environ, environment):
+    with mock_aws(), mock.patch.dict(os.environ):
         sqs = client("sqs")
         url = sqs.create_queue(QueueName=QUEUE)["QueueUrl"]
         arn = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
-        os.environ["SYNC_QUEUE_URL"] = url
+        os.environ[ENVIRONMENT_VARIABLE] = SyncSettings(**settings, queue_url=url).model_dump_json()
         events = client("events")
         events.put_rule(Name="knowledge-sync-published", EventPattern=json.dumps(event_pattern))
         # Real EventBridge delivers the whole event to a target without input; moto's default delivery

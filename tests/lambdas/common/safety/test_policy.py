@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from common.safety.policy import ENVIRONMENT_VARIABLE, SafetySettings
 from pydantic import ValidationError
@@ -32,3 +34,12 @@ def test_from_environment_parses_the_stack_json():
 def test_bad_settings_are_rejected(bad):
     with pytest.raises(ValidationError):
         SafetySettings.model_validate(bad)
+
+
+def test_sets_are_written_sorted_so_every_synth_writes_the_same_json():
+    settings = SafetySettings.model_validate(
+        {"entities": {"deny_terms": ["zeta", "alpha", "mid"], "deny_types": ["B", "A"]}, "pii": {"entity_types": []}}
+    )
+    entities = json.loads(settings.model_dump_json())["entities"]
+    assert (entities["deny_terms"], entities["deny_types"]) == (["alpha", "mid", "zeta"], ["A", "B"])
+    assert settings.model_dump()["entities"]["deny_terms"] == frozenset({"alpha", "mid", "zeta"})
