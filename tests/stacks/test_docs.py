@@ -38,13 +38,9 @@ from botocore import xform_name
 from botocore.model import ListShape, MapShape, OperationModel, Shape, StructureShape
 from pydantic import BaseModel
 
-from stacks.app_builder import cdk_json_context
-from stacks.common.stage_policy import StagePolicy
 from stacks.config import KitConfig
-from stacks.foundation.stack import FoundationProps, FoundationStack
-from stacks.guardrails.policy import load_guardrail_policy
 from stacks.guardrails.safety_settings import SafetyConfig, load_safety_config
-from stacks.guardrails.stack import GuardrailsProps, GuardrailsStack
+from tests.stacks.test_guardrails import guardrails_beside_foundation
 
 ROOT = Path(__file__).resolve().parents[2]
 DOCS = sorted((ROOT / "docs").glob("*.md"))
@@ -466,23 +462,11 @@ def _with_train(safety: SafetyConfig, train: list[str]) -> SafetyConfig:
 def stacks(synth) -> Stacks:
     """The session's synth, plus the Guardrails outputs that only custom models add (trained in every stage)."""
     outputs = {name: set(template.get("Outputs", {})) for name, template in synth.templates.items()}
-    app = cdk.App(context=cdk_json_context())
-    stage = StagePolicy("dev")
-    foundation = FoundationStack(app, "F", props=FoundationProps(name_prefix="docs-dev", stage=stage))
-    custom = GuardrailsStack(
-        app,
-        "G",
-        props=GuardrailsProps(
-            key=foundation.key,
-            stage=stage,
-            usecase_id=USECASE,
-            policy=load_guardrail_policy(USECASE),
-            name_prefix="docs-dev",
-            safety=_with_train(load_safety_config(USECASE), ["dev", "prod"]),
-            custom_models=True,
-            access_logs=foundation.access_logs.bucket,
-        ),
+    custom = guardrails_beside_foundation(
+        "docs-dev", safety=_with_train(load_safety_config(USECASE), ["dev", "prod"]), custom_models=True
     )
+    app = custom.node.root
+    assert isinstance(app, cdk.App)
     custom_outputs = set(app.synth().get_stack_by_name(custom.stack_name).template.get("Outputs", {}))
     return Stacks(outputs=outputs, extra={"Guardrails": custom_outputs})
 

@@ -260,12 +260,14 @@ def test_custom_models_step_two_trains_from_the_bucket_of_step_one(app_stacks):
     assert "ToxicityClassifierEndpoint" in _safety_settings(step_two)
 
 
-def _models(safety: SafetyConfig) -> dict[str, dict[str, Any]]:
-    """The Comprehend resources of a dev Guardrails stack trained with these settings (no synth, no nag)."""
+def guardrails_beside_foundation(
+    name_prefix: str, *, safety: SafetyConfig | None = None, custom_models: bool = False
+) -> GuardrailsStack:
+    """A dev Guardrails stack of the shipped use case next to a Foundation stack, in a fresh app (no synth)."""
     app = cdk.App(context=cdk_json_context())
     stage = StagePolicy("dev")
-    foundation = FoundationStack(app, "F", props=FoundationProps(name_prefix="t-dev", stage=stage))
-    stack = GuardrailsStack(
+    foundation = FoundationStack(app, "F", props=FoundationProps(name_prefix=name_prefix, stage=stage))
+    return GuardrailsStack(
         app,
         "G",
         props=GuardrailsProps(
@@ -273,12 +275,17 @@ def _models(safety: SafetyConfig) -> dict[str, dict[str, Any]]:
             stage=stage,
             usecase_id=USECASE,
             policy=load_guardrail_policy(USECASE),
-            name_prefix="t-dev",
-            safety=safety,
-            custom_models=True,
-            access_logs=foundation.access_logs.bucket,
+            name_prefix=name_prefix,
+            safety=safety if safety is not None else load_safety_config(USECASE),
+            custom_models=custom_models,
+            access_logs=foundation.access_logs.bucket if custom_models else None,
         ),
     )
+
+
+def _models(safety: SafetyConfig) -> dict[str, dict[str, Any]]:
+    """The Comprehend resources of a dev Guardrails stack trained with these settings (no synth, no nag)."""
+    stack = guardrails_beside_foundation("t-dev", safety=safety, custom_models=True)
     resources = Template.from_stack(stack).to_json()["Resources"]
     return {lid: r for lid, r in resources.items() if r["Type"].startswith("AWS::Comprehend::")}
 
@@ -704,20 +711,7 @@ def test_bad_safety_config_fails_before_synth(case, tmp_path):
 
 
 def test_guardrail_grant_is_the_one_action_on_the_one_arn():
-    app = cdk.App(context=cdk_json_context())
-    stage = StagePolicy("dev")
-    foundation = FoundationStack(app, "F", props=FoundationProps(name_prefix="t-dev", stage=stage))
-    stack = GuardrailsStack(
-        app,
-        "G",
-        props=GuardrailsProps(
-            key=foundation.key,
-            stage=stage,
-            usecase_id=USECASE,
-            policy=load_guardrail_policy(USECASE),
-            name_prefix="t-dev",
-        ),
-    )
+    stack = guardrails_beside_foundation("t-dev")
     role = iam.Role(stack, "R", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
     stack.grant_apply(role)
     statements = stack.resolve(role.node.find_child("DefaultPolicy").node.default_child.policy_document)["Statement"]  # type: ignore[union-attr]
