@@ -19,6 +19,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import BotoCoreError, ClientError
 
+from stacks.assembly import stack_artifacts
 from tools.stack_selection import SelectionError, stages
 
 # The CDK CLI deploys an environment-agnostic stack to the profile's region, or us-east-1 when none is set.
@@ -44,31 +45,22 @@ class StackTarget:
 
 def stack_targets(cdk_out: Path) -> list[StackTarget]:
     """Every stack of every stage in the assembly, in synthesis order (raises `SelectionError`)."""
-    parts = stages(cdk_out)  # checks the assembly is the kit's and holds stages
-    manifest = json.loads((cdk_out / "manifest.json").read_text(encoding="utf-8"))
+    stages(cdk_out)  # checks the assembly is the kit's and holds stages
     targets: list[StackTarget] = []
-    for artifact in manifest.get("artifacts", {}).values():
-        if artifact.get("type") != "cdk:cloud-assembly":
-            continue
-        folder = cdk_out / artifact["properties"]["directoryName"]
-        nested = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-        for stack in nested.get("artifacts", {}).values():
-            if stack.get("type") != "aws:cloudformation:stack":
-                continue
-            stage, _, part = stack["displayName"].rpartition("/")
-            if part not in parts.get(stage, []):
-                continue
-            region = stack.get("environment", "").rpartition("/")[2]
-            properties = stack["properties"]
-            targets.append(
-                StackTarget(
-                    stage=stage,
-                    part=part,
-                    stack_name=properties.get("stackName", f"{stage}-{part}"),
-                    region=None if region in ("", "unknown-region") else region,
-                    template=json.loads((folder / properties["templateFile"]).read_text(encoding="utf-8")),
-                )
+    for stack in stack_artifacts(cdk_out):
+        stage, _, part = stack.path.rpartition("/")
+        if not stage:
+            continue  # a top-level stack is not one of the kit's
+        region = stack.environment.rpartition("/")[2]
+        targets.append(
+            StackTarget(
+                stage=stage,
+                part=part,
+                stack_name=stack.name,
+                region=None if region in ("", "unknown-region") else region,
+                template=json.loads(stack.template.read_text(encoding="utf-8")),
             )
+        )
     if not targets:
         raise SelectionError(f"{cdk_out}: the assembly holds no stacks")
     return targets

@@ -14,11 +14,12 @@ The stages come from the assembly itself, so the selection is exactly what the l
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shlex
 import sys
 from pathlib import Path
+
+from stacks.assembly import stack_artifacts
 
 
 class SelectionError(Exception):
@@ -30,19 +31,11 @@ def stages(cdk_out: Path) -> dict[str, list[str]]:
     manifest_path = cdk_out / "manifest.json"
     if not manifest_path.is_file():
         raise SelectionError(f"{cdk_out}: no cloud assembly (manifest.json) — run `make synth` first")
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     found: dict[str, list[str]] = {}
-    for artifact in manifest.get("artifacts", {}).values():
-        if artifact.get("type") != "cdk:cloud-assembly":
-            continue
-        props = artifact["properties"]
-        nested = json.loads((cdk_out / props["directoryName"] / "manifest.json").read_text(encoding="utf-8"))
-        stage_id = props.get("displayName", props["directoryName"].removeprefix("assembly-"))
-        found[stage_id] = [
-            stack["displayName"].rpartition("/")[2]
-            for stack in nested.get("artifacts", {}).values()
-            if stack.get("type") == "aws:cloudformation:stack"
-        ]
+    for stack in stack_artifacts(cdk_out):
+        stage_id, _, part = stack.path.rpartition("/")
+        if stage_id:  # a stack inside a stage; top-level stacks are not the kit's
+            found.setdefault(stage_id, []).append(part)
     if not found:
         raise SelectionError(f"{cdk_out}: the assembly holds no stage — was it synthesized by this kit's app.py?")
     return found

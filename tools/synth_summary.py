@@ -12,10 +12,11 @@ import argparse
 import json
 import sys
 from collections import Counter
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from stacks.assembly import StackArtifact
+from stacks.assembly import stack_artifacts as assembly_stacks
 from stacks.synth_gate import NAG_PACKS, REPORT_FILE, report_findings
 
 RUN_SYNTH = "run `make synth` first"
@@ -23,13 +24,6 @@ RUN_SYNTH = "run `make synth` first"
 
 class AssemblyError(Exception):
     """The folder holds no (gated) synth; the message says why in one line."""
-
-
-@dataclass(frozen=True)
-class StackArtifact:
-    name: str  # the CloudFormation stack name
-    path: str  # its construct path ("journey-dev/Data"), which validation reports name
-    template: Path
 
 
 def stack_artifacts(cdk_out: Path) -> list[StackArtifact]:
@@ -46,17 +40,10 @@ def stack_artifacts(cdk_out: Path) -> list[StackArtifact]:
         raise AssemblyError(f"{cdk_out}: empty folder — {RUN_SYNTH}")
     if not (cdk_out / "manifest.json").is_file():
         raise AssemblyError(f"{cdk_out}: no manifest.json, so not a cloud assembly — {RUN_SYNTH}")
-    found: list[StackArtifact] = []
-    for manifest_path in sorted(cdk_out.rglob("manifest.json")):
-        manifest = json.loads(manifest_path.read_text())
-        for artifact in manifest.get("artifacts", {}).values():
-            if artifact.get("type") == "aws:cloudformation:stack":
-                props = artifact["properties"]
-                template = manifest_path.parent / props["templateFile"]
-                if not template.is_file():
-                    raise AssemblyError(f"{template}: named in {manifest_path} but missing — {RUN_SYNTH}")
-                name = props.get("stackName", props["templateFile"])
-                found.append(StackArtifact(name, artifact.get("displayName", name), template))
+    found = assembly_stacks(cdk_out)
+    for stack in found:
+        if not stack.template.is_file():
+            raise AssemblyError(f"{stack.template}: named in a manifest of {cdk_out} but missing — {RUN_SYNTH}")
     if not found:
         raise AssemblyError(f"{cdk_out}: the cloud assembly holds no stacks — {RUN_SYNTH}")
     return found

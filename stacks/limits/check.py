@@ -6,6 +6,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
+from stacks.assembly import stack_artifacts
 from stacks.limits.estimate import Templates
 from stacks.limits.rules import Rule, Stack, Violation, environment_size
 from stacks.limits.service_limits import RULES
@@ -33,15 +34,9 @@ def check_templates(stacks: Sequence[Stack], rules: Sequence[Rule] = RULES) -> l
 def assembly_stacks(outdir: Path) -> list[Stack]:
     """Every stack template of the cloud assembly in ``outdir``, including those nested in stages."""
     stacks = []
-    for manifest_path in sorted(outdir.rglob("manifest.json")):
-        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
-        for artifact_id, artifact in manifest.get("artifacts", {}).items():
-            if artifact.get("type") != "aws:cloudformation:stack":
-                continue
-            props = artifact["properties"]
-            data = (manifest_path.parent / props["templateFile"]).read_bytes()
-            # A stack outside a stage has no stackName property: its artifact id is its name.
-            stacks.append(Stack(props.get("stackName", artifact_id), json.loads(data), len(data)))
+    for artifact in stack_artifacts(outdir):
+        data = artifact.template.read_bytes()
+        stacks.append(Stack(artifact.name, json.loads(data), len(data)))
     return stacks
 
 
