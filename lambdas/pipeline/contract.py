@@ -28,11 +28,16 @@ Format = Literal["jsonl", "csv", "text"]
 Action = Literal["mask", "drop", "hash"]
 Rendering = Literal["native", "markdown", "csv", "none"]  # how a source reaches the knowledge base (documents/)
 Section = Literal["limits", "pii", "sources", "profile", "monitoring"]
+Dedupe = Literal["key", "records", "none"]  # what a duplicate is: same key, same whole record, or not looked for
+Encoding = Literal["utf-8", "latin-1", "cp1252", "utf-16", "auto"]  # auto: detected (charset-normalizer)
+HeaderMatch = Literal["exact", "loose"]  # loose: case, surrounding whitespace and quotes, inner spaces as _
 TEXT_FIELD = "text"  # the one field of a text/markdown document
 
 # The sections each step's function receives (and the stack writes into its settings file).
 FUNCTION_SECTIONS: dict[str, tuple[Section, ...]] = {
     "validate": ("limits", "sources"),
+    "split": ("limits", "sources"),  # a big object cut into parts (pipeline.rows)
+    "part": ("limits", "pii", "sources"),  # one part validated and redacted as a small object is
     "redact": ("pii", "sources"),
     "profile": ("profile",),
     "assess": ("profile",),
@@ -67,6 +72,12 @@ class SourceSpec(_Contract):
     format: Format
     fields: tuple[FieldSpec, ...]  # in CSV column order; a text source has the one TEXT_FIELD
     knowledge: Rendering
+    key: tuple[str, ...] = ()  # the fields that identify a record; empty: the source declares no key
+    dedupe: Dedupe = "none"  # resolved at synth: "key" when a key is declared, unless data.yaml says otherwise
+    encoding: Encoding = "utf-8"
+    delimiter: str = ","  # CSV: the one character between cells
+    ignore_columns: tuple[str, ...] = ()  # CSV: header names dropped with their cells (a pandas index: "")
+    match_header: HeaderMatch = "exact"
 
     @property
     def field_names(self) -> tuple[str, ...]:
@@ -86,6 +97,9 @@ class Limits(_Contract):
     max_object_bytes: int
     max_record_bytes: int
     max_document_bytes: int
+    # CSV and JSONL objects stored larger are split into parts of at most this size (stacks/data/settings.py)
+    row_fanout_bytes: int = 8 * 1024 * 1024
+    max_fanout_object_bytes: int = 10 * 1024**3  # the most such an object may hold, stored and decompressed
 
 
 class PiiPolicy(_Contract):
@@ -100,19 +114,31 @@ class PiiPolicy(_Contract):
 
 
 class Band(_Contract):
-    """A figure is WARN past ``warn`` and FAIL past ``fail`` (None: never FAIL); ``below`` gives the direction."""
+    """A figure is WARN past ``warn`` and FAIL past ``fail`` (None: never FAIL); ``below`` gives the direction.
+
+    ``fail_on`` "interval": FAIL needs the figure's whole confidence interval past ``fail`` (its near bound:
+    the lower one of an above-band, the upper one of a below-band), so sampling noise cannot fail the gate;
+    an estimate past ``fail`` with an interval that still reaches it is WARN. "estimate": the point value
+    decides. WARN always goes by the estimate. "Past" is strict: a value or bound equal to a limit is not.
+    """
 
     warn: float
     fail: float | None
     below: bool
+    fail_on: Literal["interval", "estimate"] = "estimate"
 
-    def status(self, value: float) -> str:
-        def past(limit: float) -> bool:
-            return value < limit if self.below else value > limit
+    def past(self, value: float, limit: float) -> bool:
+        return value < limit if self.below else value > limit
 
-        if self.fail is not None and past(self.fail):
-            return "FAIL"
-        return "WARN" if past(self.warn) else "PASS"
+    def status(self, value: float, interval: tuple[float, float] | None = None) -> str:
+        """The figure's status; with ``fail_on`` "interval" FAIL needs ``interval`` (None: at most WARN)."""
+        if self.fail is not None and self.past(value, self.fail):
+            if self.fail_on == "estimate":
+                return "FAIL"
+            if interval is not None and self.past(interval[1] if self.below else interval[0], self.fail):
+                return "FAIL"
+            return "WARN"
+        return "WARN" if self.past(value, self.warn) else "PASS"
 
 
 class Thresholds(_Contract):
@@ -128,6 +154,8 @@ class ProfileSpec(_Contract):
     groups: dict[str, dict[str, float]]  # group field -> reference share per value
     thresholds: Thresholds
     min_records: int
+    min_records_per_value: int = 30  # a value with fewer records is left out of the parity figures
+    confidence: float = 0.95  # of every interval
     outcome_field: str | None = None
     outcome_positive: bool | int | str | None = None
 

@@ -18,7 +18,7 @@ from pipeline import keys, runtime
 from pipeline.ledger import Ledger
 from pipeline.models import FinalizeRequest
 from pipeline.profiling import status_code
-from pipeline.report import ConservationError, conservation, quarantine_rate, render_markdown
+from pipeline.report import ConservationError, conservation, ingestion, quarantine_rate, render_markdown
 from pipeline.storage import Storage
 
 logger, tracer = powertools()
@@ -34,6 +34,7 @@ def build_report(request: FinalizeRequest, counts: dict[str, int], now: datetime
         "finished_at": now.isoformat(timespec="seconds"),
         "published": request.published,
         "conservation": balance,
+        "ingestion": ingestion(counts),
         "quarantine_rate": quarantine_rate(balance),
         "profile": request.assessment,
     }
@@ -80,7 +81,9 @@ def process(
             "run_id": request.run.id,
             "bias_status": report["profile"]["status"],
             "published": request.published,
+            "rows_in": balance["rows_in"],
             "records_in": balance["records_in"],
+            "records_skipped_blank": balance["skipped_blank"],
             "records_curated": balance["curated"],
             "records_quarantined": balance["quarantined"],
             "curated": {

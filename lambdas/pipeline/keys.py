@@ -31,6 +31,7 @@ KNOWLEDGE_BASE_EXTENSIONS = frozenset({".txt", ".md", ".html", ".doc", ".docx", 
 SIDECAR_SUFFIX = ".metadata.json"
 _DATASET = re.compile(r"^[a-z0-9][a-z0-9._-]{0,62}$")
 _EXTENSIONS = {".jsonl": "jsonl", ".ndjson": "jsonl", ".csv": "csv", ".txt": "text", ".md": "text"}
+GZIP = ".gz"  # `<name>.<format extension>.gz`: validate decompresses it; curated keys drop the `.gz`
 
 
 class LayoutError(ValueError):
@@ -61,9 +62,20 @@ class RawKey:
     extension: str
 
     @property
+    def compressed(self) -> bool:
+        return self.extension == GZIP
+
+    @property
+    def content_extension(self) -> str:
+        """The extension that names the content: under a `.gz`, the one before it (`.md.gz` -> `.md`)."""
+        if self.compressed:
+            return posixpath.splitext(self.key[: -len(GZIP)])[1].lower()
+        return self.extension
+
+    @property
     def format(self) -> str | None:
-        """jsonl, csv or text from the extension; None for an unknown one."""
-        return _EXTENSIONS.get(self.extension)
+        """jsonl, csv or text from the content's extension; None for an unknown one."""
+        return _EXTENSIONS.get(self.content_extension)
 
 
 def parse_raw_key(key: str) -> RawKey:
@@ -98,9 +110,11 @@ def reason_key(raw_key: str) -> str:
 
 
 def _relative(raw_key: str) -> str:
+    """The raw key under datasets/, without a `.gz`: curated objects are written decompressed."""
     if not raw_key.startswith(DATASETS):
         raise LayoutError(f"'{raw_key}' is not under {DATASETS}")
-    return raw_key[len(DATASETS) :]
+    relative = raw_key[len(DATASETS) :]
+    return relative[: -len(GZIP)] if relative.lower().endswith(GZIP) else relative
 
 
 def records_key(raw_key: str) -> str:
@@ -119,7 +133,7 @@ def document_key(raw_key: str, rendering: str) -> str | None:
         return None
     document = DOCUMENTS + _relative(raw_key)
     if rendering == "native":
-        extension = posixpath.splitext(raw_key)[1]
+        extension = posixpath.splitext(document)[1]
         if extension.lower() not in KNOWLEDGE_BASE_EXTENSIONS:
             raise LayoutError(f"'{raw_key}': a knowledge base cannot parse '{extension}' as it is")
         return document

@@ -5,8 +5,9 @@ step's counts and its object marker are written in one transaction whose conditi
 does not exist yet, so a retried step, or the quarantine route racing a step that had already finished,
 can never count an object twice.
 
-Claims: duplicate detection across the objects of a dataset claims each record digest for its owner
-(`<key>#<position>`) with a conditional write. The same record at the same place claims it again on a
+Claims: duplicate detection across the objects of a dataset claims each record's key digest (a source
+with `dedupe: key`) or record digest (`dedupe: records`) for its owner (`<key>#<position>`) with a
+conditional write. The same record at the same place claims it again on a
 re-run; a copy anywhere else in the dataset finds it taken. Claims outlive runs (their own table and TTL)
 so re-runs decide alike; a batch read first skips the writes a re-run does not need.
 """
@@ -175,11 +176,22 @@ class Claims:
                 raise Throttled("BatchGetItem: keys still unprocessed after retries")
         return found
 
-    def claim(self, scope: str, claims: Sequence[tuple[str, str]]) -> set[str]:
-        """Claim each (digest, owner) in ``scope``; returns the digests another owner holds (duplicates)."""
+    def claim(self, scope: str, claims: Sequence[tuple[str, str]]) -> dict[str, str | None]:
+        """Claim each (digest, owner) in ``scope``; returns the digests another owner holds (duplicates),
+        each with that owner (None: it expired between the failed write and the read that names it)."""
         current = self.owners(scope, [digest for digest, _ in claims])
-        taken = {digest for digest, owner in claims if current.get(digest, owner) != owner}
+        taken: dict[str, str | None] = {
+            digest: current[digest] for digest, owner in claims if current.get(digest, owner) != owner
+        }
         pending = [(digest, owner) for digest, owner in claims if digest not in current]
+        raced = self._write(scope, pending)
+        if raced:
+            holders = self.owners(scope, sorted(raced))
+            taken |= {digest: holders.get(digest) for digest in raced}
+        return taken
+
+    def _write(self, scope: str, pending: Sequence[tuple[str, str]]) -> set[str]:
+        """The conditional writes; returns the digests another object claimed since the read."""
 
         def one(claim: tuple[str, str]) -> str | None:
             digest, owner = claim
@@ -203,6 +215,6 @@ class Claims:
             return None
 
         if len(pending) <= 1:
-            return taken | {d for d in map(one, pending) if d is not None}
+            return {d for d in map(one, pending) if d is not None}
         with ThreadPoolExecutor(max_workers=min(self._workers, len(pending))) as pool:
-            return taken | {d for d in pool.map(one, pending) if d is not None}
+            return {d for d in pool.map(one, pending) if d is not None}

@@ -44,9 +44,14 @@ class Validated(Item):
     source: str | None = None
     skipped: bool = False  # the _READY marker or a folder placeholder: not data
     whole_object_rejected: bool = False
+    rows_in: int = 0  # every row read: records_in + skipped_blank (a whole reject: its counted lines)
     records_in: int = 0
     rejected: int = 0
     valid: int = 0
+    skipped_blank: int = 0  # blank rows: counted, neither valid nor rejected
+    repeated: int = 0  # whole-record repeats kept under `dedupe: none`
+    dedupe: str | None = None  # the source's rule: key, records or none
+    encoding: str | None = None  # as declared, or detected (`encoding: auto`)
     missing: dict[str, int] = Field(default_factory=dict)
 
 
@@ -69,6 +74,7 @@ class Failed(_Model):
     key: str
     run: Run
     records_in: int | None = None  # known once validate has read the object
+    skipped_blank: int = 0  # its blank rows, likewise
     error: Failure = Field(default_factory=Failure)
 
 

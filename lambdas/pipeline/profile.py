@@ -24,13 +24,19 @@ def object_counts(item: Redacted, spec: ProfileSpec | None, storage: Storage) ->
     """Everything this object adds to the run's counters."""
     counts: Counter[str] = Counter(
         objects=1,
+        rows_in=item.rows_in,
         records_in=item.records_in,
+        skipped_blank=item.skipped_blank,
         quarantined=item.rejected + item.redact_rejected,
         passed=item.redacted,
         objects_quarantined=int(item.whole_object_rejected),
     )
     if item.source is None or item.whole_object_rejected:
         return counts
+    # How the object was read, per source: the dedupe rule, the encoding, and repeats kept (report.ingestion).
+    counts[f"dedupe|{item.source}|{item.dedupe}"] += 1
+    counts[f"encoding|{item.source}|{item.encoding}"] += 1
+    counts[f"repeated|{item.source}"] += item.repeated
     counts[f"valid|{item.source}"] += item.valid
     counts[f"pii_records|{item.source}"] += item.records_with_pii
     counts.update({f"missing|{item.source}|{field}": n for field, n in item.missing.items()})

@@ -13,7 +13,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from pipeline.contract import Band, ProfileSpec
-from pipeline.stats import chi_square_goodness_of_fit, outcome_parity, population_stability_index
+from pipeline.stats import (
+    chi_square_goodness_of_fit,
+    outcome_parity,
+    parity_intervals,
+    population_stability_index,
+    psi_interval,
+)
 
 OTHER = "(other)"
 MISSING = "(missing)"
@@ -42,8 +48,81 @@ def count_groups(records: Iterable[Mapping[str, Any]], spec: ProfileSpec) -> Cou
     return counts
 
 
-def _band(value: float, band: Band) -> dict[str, Any]:
-    return {"value": value, "status": band.status(value), "warn": band.warn, "fail": band.fail}
+def _band(
+    value: float | None, band: Band, interval: tuple[float, float] | None = None, *, undefined: str = ""
+) -> dict[str, Any]:
+    """A figure with its status; with an interval, its bounds, and a ``reason`` when the interval changed
+    the verdict. An undefined figure (``value`` None) is WARN with ``undefined`` as its reason."""
+    figure: dict[str, Any] = {"value": value, "warn": band.warn, "fail": band.fail}
+    if band.fail_on != "estimate":
+        figure["fail_on"] = band.fail_on
+    if value is None:
+        figure.update(status="WARN", interval=None, reason=undefined)
+        return figure
+    figure["status"] = band.status(value, interval)
+    if interval is not None:
+        figure["interval"] = [interval[0], interval[1]]
+    if figure["status"] != "FAIL" and band.fail is not None and band.past(value, band.fail):
+        side = "below" if band.below else "above"
+        where = f"its interval [{interval[0]:.4g}, {interval[1]:.4g}] reaches it" if interval else "it has no interval"
+        figure["reason"] = f"the estimate is past fail_{side} {band.fail:g}, but {where}: not enough evidence to FAIL"
+    return figure
+
+
+def _outcome(
+    group: str, reference: Mapping[str, float], counts: Mapping[str, int], spec: ProfileSpec
+) -> tuple[dict[str, Any], list[str], list[str]]:
+    """Parity of the favourable outcome over the values with at least ``min_records_per_value`` records:
+    the figures, the findings and the statuses."""
+    thresholds = spec.thresholds
+    totals = {value: counts.get(f"group|{group}|{value}", 0) for value in reference}
+    positives = {value: counts.get(f"positive|{group}|{value}", 0) for value in reference}
+    limit = spec.min_records_per_value
+    too_small = {value: n for value, n in totals.items() if 0 < n < limit}
+    compared = {value: n for value, n in totals.items() if n >= limit}
+    outcome: dict[str, Any] = {
+        "field": spec.outcome_field,
+        "positive": spec.outcome_positive,
+        "confidence": spec.confidence,
+        "min_records_per_value": limit,
+        "rates": {value: positives[value] / n for value, n in compared.items()},
+        "too_small": too_small,
+    }
+    findings: list[str] = []
+    if too_small:
+        listed = ", ".join(f"{value} ({n})" for value, n in too_small.items())
+        findings.append(
+            f"{group}: {len(too_small)} values under min_records_per_value {limit}, left out of parity: {listed}"
+        )
+    if len(compared) < 2:
+        findings.append(f"{group}: outcome parity needs two values with at least {limit} records")
+        return outcome, findings, ["WARN"]
+    favourable = sum(positives[value] for value in compared)
+    records = sum(compared.values())
+    if favourable in (0, records):
+        which = "no" if favourable == 0 else "every"
+        reason = (
+            f"undefined: {which} compared record has {spec.outcome_field} = {spec.outcome_positive!r} "
+            "(check profile.outcome.positive)"
+        )
+        outcome["undefined"] = reason
+        outcome["parity_difference"] = _band(None, thresholds.parity_difference, undefined=reason)
+        outcome["disparate_impact"] = _band(None, thresholds.disparate_impact, undefined=reason)
+        findings.append(f"{group}: outcome parity {reason}")
+        return outcome, findings, ["WARN"]
+    parity = outcome_parity(positives, compared)
+    intervals = parity_intervals(positives, compared, spec.confidence)
+    outcome["rate_intervals"] = {value: [low, high] for value, (low, high) in intervals.rates.items()}
+    outcome["parity_difference"] = _band(parity.difference, thresholds.parity_difference, intervals.difference)
+    outcome["disparate_impact"] = _band(parity.ratio, thresholds.disparate_impact, intervals.ratio)
+    return outcome, findings, [outcome["parity_difference"]["status"], outcome["disparate_impact"]["status"]]
+
+
+def _finding(group: str, label: str, figure: Mapping[str, Any]) -> str:
+    interval = figure.get("interval")
+    bounds = f" [{interval[0]:.4g}, {interval[1]:.4g}]" if interval else ""
+    why = f": {figure['reason']}" if "reason" in figure and figure["value"] is not None else ""
+    return f"{group}: {label} {figure['value']:.4g}{bounds} ({figure['status']}{why})"
 
 
 def _profile_group(
@@ -67,28 +146,16 @@ def _profile_group(
         result["findings"].append(f"{group}: no records with a reference value")
         result["status"] = "WARN"
         return result
-    chi = chi_square_goodness_of_fit(observed, list(reference.values()))
+    shares = list(reference.values())
+    chi = chi_square_goodness_of_fit(observed, shares)
     result["chi_square"] = {"statistic": chi.statistic, "dof": chi.dof, **_band(chi.p_value, thresholds.chi_square_p)}
-    result["psi"] = _band(population_stability_index(observed, list(reference.values())), thresholds.psi)
+    psi = population_stability_index(observed, shares)
+    result["psi"] = _band(psi, thresholds.psi, psi_interval(observed, shares, spec.confidence) if n > 1 else None)
     statuses += [result["chi_square"]["status"], result["psi"]["status"]]
     if spec.outcome_field is not None:
-        positives = {value: counts.get(f"positive|{group}|{value}", 0) for value in reference}
-        totals = dict(zip(reference, observed, strict=True))
-        if sum(1 for t in totals.values() if t) >= 2:
-            parity = outcome_parity(positives, totals)
-            result["outcome"] = {
-                "field": spec.outcome_field,
-                "rates": parity.rates,
-                "parity_difference": _band(parity.difference, thresholds.parity_difference),
-                "disparate_impact": _band(parity.ratio, thresholds.disparate_impact),
-            }
-            statuses += [
-                result["outcome"]["parity_difference"]["status"],
-                result["outcome"]["disparate_impact"]["status"],
-            ]
-        else:
-            result["findings"].append(f"{group}: outcome parity needs two groups with records")
-            statuses.append("WARN")
+        result["outcome"], outcome_findings, outcome_statuses = _outcome(group, reference, counts, spec)
+        result["findings"] += outcome_findings
+        statuses += outcome_statuses
     if sum(unexpected.values()):
         result["findings"].append(f"{group}: {sum(unexpected.values())} records outside the reference groups")
         statuses.append("WARN")
@@ -99,13 +166,11 @@ def _profile_group(
         return result
     for name, figure in (("chi-square p", result["chi_square"]), ("PSI", result["psi"])):
         if figure["status"] != "PASS":
-            result["findings"].append(f"{group}: {name} {figure['value']:.4g} ({figure['status']})")
-    if "outcome" in result:
-        for name in ("parity_difference", "disparate_impact"):
-            figure = result["outcome"][name]
-            if figure["status"] != "PASS":
-                label = name.replace("_", " ")
-                result["findings"].append(f"{group}: {label} {figure['value']:.4g} ({figure['status']})")
+            result["findings"].append(_finding(group, name, figure))
+    for name in ("parity_difference", "disparate_impact"):
+        figure = result.get("outcome", {}).get(name)
+        if figure is not None and figure["value"] is not None and figure["status"] != "PASS":
+            result["findings"].append(_finding(group, name.replace("_", " "), figure))
     result["status"] = worst(statuses)
     return result
 

@@ -176,7 +176,7 @@ def process(
     source = settings.sources[raw.source]
     rows = [(int(row["p"]), row["r"]) for row in storage.read_jsonl(item.run.bucket, item.key)]
     records = [record for _, record in rows]
-    native = render(records, source, raw.extension)
+    native = render(records, source, raw.content_extension)
     knowledge = document(rows, source, raw, native)  # before any write: a document too large publishes nothing
     records_key = keys.records_key(raw_key)
     storage.write(curated_bucket, records_key, *native)

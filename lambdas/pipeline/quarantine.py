@@ -63,7 +63,15 @@ def process(
     if request.phase == "process":
         raw_key = failed.key
         n = failed.records_in or 1  # unread objects count as one record: the object itself
-        counts = {"objects": 1, "objects_quarantined": 1, "records_in": n, "quarantined": n}
+        blank = failed.skipped_blank if failed.records_in else 0
+        counts = {
+            "objects": 1,
+            "objects_quarantined": 1,
+            "rows_in": n + blank,
+            "records_in": n,
+            "quarantined": n,
+            "skipped_blank": blank,
+        }
         if not _claim(ledger, run.id, "process", raw_key, counts):
             return {"key": raw_key, "quarantined": False}
         copied = storage.copy(run.bucket, raw_key, quarantine_bucket, raw_key)

@@ -1,7 +1,10 @@
 """Validate step: read one raw object, check format, encoding, schema, size and duplicates.
 
 Valid records go to the run's staging area, rejected ones to quarantine with a reason each; an object
-that cannot be read as records at all is copied to quarantine whole with its reason.
+that cannot be read as records at all is copied to quarantine whole with its reason, and counted as the
+rows its lines hold. Duplicates across the objects of a dataset follow the source's dedupe rule: each
+object claims its records' key digests (``key``) or record digests (``records``) in the claims table; a
+claim another object holds is a duplicate, named by its first position.
 """
 
 from __future__ import annotations
@@ -18,10 +21,10 @@ from pipeline.contract import PipelineSettings, SourceSpec
 from pipeline.ledger import Claims
 from pipeline.models import Item, Validated
 from pipeline.storage import Storage
-from pipeline.validation import ObjectRejected, Reject, Valid, ValidationResult, decode, validate_object
+from pipeline.validation import ObjectRejected, Reject, Valid, ValidationResult, key_text, validate_bytes
 
 logger, tracer = powertools()
-CROSS_OBJECT_DUPLICATE = "duplicate of a record in another object of the dataset"
+CROSS_OBJECT_DUPLICATE = "duplicate of a record in another object of the dataset"  # its owner unknown
 
 
 def count_missing(valid: Sequence[Valid], source: SourceSpec) -> dict[str, int]:
@@ -46,7 +49,8 @@ def source_for(item: Item, settings: PipelineSettings) -> SourceSpec:
         raise ObjectRejected(f"unknown source '{raw.source}' (known: {', '.join(sorted(settings.sources))})")
     if raw.format is None:
         raise ObjectRejected(
-            f"unknown format '{raw.extension or '(no extension)'}': expected .jsonl, .csv, .txt or .md"
+            f"unknown format '{raw.extension or '(no extension)'}': expected .jsonl, .csv, .txt or .md "
+            "(each optionally .gz)"
         )
     if raw.format != source.format:
         raise ObjectRejected(f"a {raw.format} object in source '{raw.source}', which holds {source.format}")
@@ -67,7 +71,8 @@ def process(
     bucket = item.run.bucket
     try:
         source = source_for(item, settings)
-        result = validate_object(decode(storage.read(bucket, item.key)), source, settings.limits)
+        compressed = keys.parse_raw_key(item.key).compressed
+        result = validate_bytes(storage.read(bucket, item.key), source, settings.limits, gzipped=compressed)
     except ObjectRejected as rejected:
         copied = storage.copy(bucket, item.key, quarantine_bucket, item.key)
         storage.write_json(
@@ -77,7 +82,15 @@ def process(
         )
         logger.info("object quarantined", extra={"key": item.key, "reason": rejected.reason})
         source_name = keys.parse_raw_key(item.key).source
-        return Validated(**item.model_dump(), source=source_name, whole_object_rejected=True, records_in=1, rejected=1)
+        return Validated(
+            **item.model_dump(),
+            source=source_name,
+            whole_object_rejected=True,
+            rows_in=rejected.rows,
+            records_in=rejected.records,
+            rejected=rejected.records,
+            skipped_blank=rejected.skipped_blank,
+        )
     result = drop_cross_object_duplicates(result, item, source, claims)
     if result.rejects:
         storage.write_jsonl(quarantine_bucket, keys.rejects_key(item.key, "validate"), reject_rows(result.rejects))
@@ -87,23 +100,60 @@ def process(
     return Validated(
         **item.model_dump(),
         source=source.name,
+        rows_in=result.rows,
         records_in=result.records_in,
         rejected=len(result.rejects),
         valid=len(result.valid),
+        skipped_blank=result.skipped_blank,
+        repeated=result.repeated,
+        dedupe=source.dedupe,
+        encoding=result.encoding,
         missing=count_missing(result.valid, source),
     )
+
+
+def claim_scope(dataset: str, source: SourceSpec) -> str:
+    """Key digests and record digests are claimed apart, so changing a source's rule never mixes them."""
+    scope = f"{dataset}#{source.name}"
+    return f"{scope}#key" if source.dedupe == "key" else scope
 
 
 def drop_cross_object_duplicates(
     result: ValidationResult, item: Item, source: SourceSpec, claims: Claims
 ) -> ValidationResult:
-    scope = f"{item.run.dataset}#{source.name}"
-    taken = claims.claim(scope, [(v.digest, f"{item.key}#{v.position}") for v in result.valid])
+    """Claim every valid record's key or digest; a claim another object holds makes the record a duplicate."""
+    claimed = [v for v in result.valid if v.claim is not None]
+    if not claimed:
+        return result
+    taken = claims.claim(
+        claim_scope(item.run.dataset, source), [(v.claim, f"{item.key}#{v.position}") for v in claimed if v.claim]
+    )
     if not taken:
         return result
-    kept = [v for v in result.valid if v.digest not in taken]
-    dropped = [Reject(v.position, CROSS_OBJECT_DUPLICATE, v.record) for v in result.valid if v.digest in taken]
-    return ValidationResult(valid=kept, rejects=sorted([*result.rejects, *dropped], key=lambda r: r.position))
+    kept = [v for v in result.valid if v.claim not in taken]
+    dropped = [
+        Reject(v.position, cross_object_reason(v, taken[v.claim], source), v.record)
+        for v in claimed
+        if v.claim in taken
+    ]
+    return ValidationResult(
+        valid=kept,
+        rejects=sorted([*result.rejects, *dropped], key=lambda r: r.position),
+        skipped_blank=result.skipped_blank,
+        repeated=result.repeated,
+        encoding=result.encoding,
+    )
+
+
+def cross_object_reason(valid: Valid, owner: str | None, source: SourceSpec) -> str:
+    """Names the first holder: ``duplicate key customer_id=C1 of record 3 in datasets/ds/profiles/a.jsonl``."""
+    if owner is None:
+        return CROSS_OBJECT_DUPLICATE
+    key, _, position = owner.rpartition("#")
+    if source.dedupe == "key":
+        values = tuple(valid.record[name] for name in source.key)
+        return f"duplicate key {key_text(source, values)} of record {position} in {key}"
+    return f"duplicate of record {position} in {key}"
 
 
 @logger.inject_lambda_context

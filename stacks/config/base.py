@@ -14,7 +14,7 @@ from typing import Any
 
 import yaml
 from pydantic import BaseModel, ConfigDict, ValidationError
-from pydantic_core import ErrorDetails
+from pydantic_core import ErrorDetails, PydanticCustomError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 USECASES_DIR = REPO_ROOT / "usecases"
@@ -71,30 +71,94 @@ def read_yaml_mapping(path: Path) -> dict[str, Any]:
     return raw
 
 
+FIELD_ERROR = "kit_field"
+
+
+def field_error(field: str, reason: str, value: object = None) -> PydanticCustomError:
+    """An error a model validator raises about one field it cross-checks (``field``: the dotted path in the
+    file), reported on that field rather than on the model. A boolean ``value`` where text was expected is
+    reported as YAML's doing, with the word as written when `validation_error` is given the document."""
+    return PydanticCustomError(FIELD_ERROR, "{reason}", {"field": field, "reason": reason, "yaml_bool": value})
+
+
+def yaml_bool_reason(value: bool, word: str | None) -> str:
+    """What to say when YAML turned an unquoted word (yes, No, on, OFF, True...) into a boolean."""
+    if word is None:
+        return f"YAML read an unquoted yes/no/on/off/true/false as {str(value).lower()}; quote it"
+    return f"YAML read `{word}` as {str(value).lower()}; quote it"
+
+
 def validation_error(
     source: str,
     exc: ValidationError,
     *,
     union_tags: frozenset[str] = frozenset(),
     model: type[BaseModel] | None = None,
+    document: Path | None = None,
 ) -> ConfigError:
     """Every pydantic error of one file as a `ConfigError` line ``source: dotted.field: reason``.
 
     ``union_tags`` are the discriminator values pydantic inserts into the location of a tagged-union
     member (e.g. a chunking strategy); they are not fields a person wrote, so they are left out.
     ``model`` (the validated class) lets an unknown key name the field it was probably meant to be.
+    ``document`` (the YAML file) lets a boolean where text was expected name the word as written (`Yes`).
     """
-    return ConfigError.of([_problem(source, error, union_tags, model) for error in exc.errors()])
+    tree = _compose(document)
+    return ConfigError.of([_problem(source, error, union_tags, model, tree) for error in exc.errors()])
+
+
+def _compose(document: Path | None) -> yaml.Node | None:
+    if document is None:
+        return None
+    try:
+        return yaml.compose(document.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+
+
+def _word_at(tree: yaml.Node | None, loc: list[Any]) -> str | None:
+    """The scalar at ``loc`` as written in the file (the key itself when ``loc`` ends in "[key]")."""
+    node, key = tree, None
+    for part in loc:
+        if part == "[key]":
+            node = key
+        elif isinstance(node, yaml.MappingNode):
+            pairs = [(k, v) for k, v in node.value if isinstance(k, yaml.ScalarNode) and _scalar(k) == part]
+            key, node = pairs[0] if pairs else (None, None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and 0 <= part < len(node.value):
+            node = node.value[part]
+        else:
+            return None
+    return node.value if isinstance(node, yaml.ScalarNode) else None
+
+
+def _scalar(node: yaml.ScalarNode) -> Any:
+    return yaml.SafeLoader("").construct_object(node)
 
 
 def _problem(
-    source: str, error: ErrorDetails, union_tags: frozenset[str], model: type[BaseModel] | None
+    source: str,
+    error: ErrorDetails,
+    union_tags: frozenset[str],
+    model: type[BaseModel] | None,
+    tree: yaml.Node | None = None,
 ) -> tuple[str, str, str]:
-    loc = [str(p) for p in error["loc"] if p not in union_tags]
+    raw_loc = [p for p in error["loc"] if p not in union_tags]
+    loc = [str(p) for p in raw_loc]
     is_key = bool(loc) and loc[-1] == "[key]"  # a mapping key outside its allowed set
     field = ".".join(loc[:-1] if is_key else loc) or "(root)"
     reason = _reason(error)
-    if is_key:
+    ctx = error.get("ctx") or {}
+    if error["type"] == FIELD_ERROR:
+        field = str(ctx["field"])
+        if isinstance(ctx.get("yaml_bool"), bool):
+            word = _word_at(tree, [int(p) if p.isdigit() else p for p in field.split(".")])
+            reason = f"{yaml_bool_reason(ctx['yaml_bool'], word)} ({reason})"
+    elif error["type"] == "string_type" and isinstance(error.get("input"), bool):
+        if is_key:  # pydantic names the key True as 1 in the location: name the mapping instead
+            field = ".".join(loc[:-2]) or "(root)"
+        return source, field, yaml_bool_reason(bool(error.get("input")), _word_at(tree, raw_loc))
+    elif is_key:
         reason = f"not an allowed key: {reason}"
     if error["type"] == "extra_forbidden":
         known = _fields_at(model, [p for p in error["loc"] if p not in union_tags][:-1]) if model else []

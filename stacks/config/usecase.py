@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Literal
+from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError, field_validator
 
@@ -130,9 +130,39 @@ class UseCase(StrictModel):
     ideation: Ideation = Field(description="The idea in one of the seed templates.")
     data: DataDescription = Field(description="What data the idea needs.")
     architecture: Architecture = Field(description="Serving pattern: direct model call, RAG, agent or multi-task.")
-    models: Models = Field(description="Bedrock models for generation and embeddings.")
-    evaluation: EvaluationThresholds = Field(description="Quality gates for automated evaluation.")
+    models: Models | None = Field(
+        None,
+        description="Bedrock models for generation and embeddings. Optional until a stack that calls a model is "
+        "switched on (Knowledge: the embedding model); synth then names it as missing.",
+    )
+    evaluation: EvaluationThresholds | None = Field(
+        None,
+        description="Quality gates for automated evaluation. Optional until a stage that evaluates answers is built; "
+        "a data-only use case (`make data-dry-run`, the Data stack) needs none.",
+    )
     success_metrics: list[SuccessMetric] = Field(min_length=1, description="Business outcomes that define success.")
+
+    @property
+    def source(self) -> str:
+        """The file as people name it, for errors raised after loading."""
+        return f"usecases/{self.id}/usecase.yaml"
+
+    def models_for(self, needed_by: str) -> Models:
+        """`models`, or the one-line `ConfigError` naming the stack that needs it (``needed_by``)."""
+        return _required(self.source, "models", self.models, needed_by)
+
+    def evaluation_for(self, needed_by: str) -> EvaluationThresholds:
+        """`evaluation`, or the one-line `ConfigError` naming the stage that needs it (``needed_by``)."""
+        return _required(self.source, "evaluation", self.evaluation, needed_by)
+
+
+SectionT = TypeVar("SectionT")
+
+
+def _required(source: str, section: str, value: SectionT | None, needed_by: str) -> SectionT:
+    if value is None:
+        raise ConfigError(source, section, f"required by {needed_by}, but missing")
+    return value
 
 
 def load_usecase(usecase_id: str, root: Path = USECASES_DIR) -> UseCase:

@@ -16,7 +16,16 @@ from pipeline.contract import FUNCTION_SECTIONS
 from stacks.common.kit_function import KitFunction
 from stacks.common.kms_key import grant_key_use_via
 from stacks.common.settings_layer import SettingsLayer
-from stacks.data.stores import DATASETS, DOCUMENTS, RECORDS, REPORTS, STAGING_REDACTED, STAGING_VALID, DataStores
+from stacks.data.stores import (
+    DATASETS,
+    DOCUMENTS,
+    RECORDS,
+    REPORTS,
+    STAGING_PARTS,
+    STAGING_REDACTED,
+    STAGING_VALID,
+    DataStores,
+)
 
 if TYPE_CHECKING:
     from stacks.data.stack import DataProps
@@ -25,6 +34,9 @@ DESCRIPTIONS = {
     "start": "Data pipeline: start a run from the dataset's _READY marker",
     "validate": "Data pipeline: validate format, encoding, schema, size and duplicates",
     "redact": "Data pipeline: detect PII with Comprehend and apply the use case's policy",
+    "split": "Data pipeline: stream a big CSV or JSONL object and cut it into parts at record boundaries",
+    "part": "Data pipeline: validate and redact one part of a big object, as validate and redact do",
+    "assemble": "Data pipeline: put a big object's validated, redacted parts together again",
     "profile": "Data pipeline: count groups, outcomes, missing values and PII per object",
     "assess": "Data pipeline: bias profile and PASS/WARN/FAIL verdict of the run",
     "publish": "Data pipeline: publish redacted records and knowledge-base documents to curated",
@@ -32,7 +44,16 @@ DESCRIPTIONS = {
     "finalize": "Data pipeline: prove conservation, write the report and metrics",
 }
 # (memory MB, timeout s) where a step needs more than the default (512, 60).
-SIZES = {"validate": (1769, 300), "redact": (1024, 600), "profile": (1024, 300), "publish": (1024, 300)}
+SIZES = {
+    "validate": (1769, 300),
+    "redact": (1024, 600),
+    # The split streams up to max_fanout_object_bytes in one invocation: a full vCPU, Lambda's longest timeout.
+    "split": (1769, 900),
+    "part": (1769, 600),  # a part of at most row_fanout_bytes, validated and redacted
+    "assemble": (1024, 900),  # streams the parts' outputs in 8 MiB pieces
+    "profile": (1024, 300),
+    "publish": (1024, 300),
+}
 TABLE_ACTIONS = {
     "start": ["dynamodb:PutItem"],
     "profile": ["dynamodb:PutItem", "dynamodb:UpdateItem"],
@@ -70,7 +91,7 @@ class PipelineFunctions:
             memory, timeout = SIZES.get(step, (512, 60))
             self.by_step[step] = KitFunction(
                 stack,
-                f"{step.capitalize()}Function",
+                f"{construct_name(step)}Function",
                 handler=f"pipeline.{step}.handler",
                 description=description,
                 service=f"data-{step}",
@@ -86,6 +107,11 @@ class PipelineFunctions:
         _curated_writable_only_by_publish(self.by_step["publish"], stores)
 
 
+def construct_name(step: str) -> str:
+    """`start` -> `Start` (`a_b` -> `AB`): the construct id (and logical-id prefix) of a step's function."""
+    return "".join(part.capitalize() for part in step.split("_"))
+
+
 def _environments(props: DataProps, stores: DataStores) -> dict[str, dict[str, str]]:
     """The names each step reads from its environment (besides the ledger table and its settings file)."""
     return {
@@ -94,6 +120,8 @@ def _environments(props: DataProps, stores: DataStores) -> dict[str, dict[str, s
             "QUARANTINE_BUCKET": stores.quarantine.bucket_name,
             "HASH_SALT_SECRET_ARN": stores.hash_salt.ref,
         },
+        "part": {"CLAIMS_TABLE": stores.claims.table_name, "HASH_SALT_SECRET_ARN": stores.hash_salt.ref},
+        "assemble": {"QUARANTINE_BUCKET": stores.quarantine.bucket_name},
         "publish": {"CURATED_BUCKET": stores.curated.bucket_name, "USECASE_ID": props.usecase_id},
         "quarantine": {
             "QUARANTINE_BUCKET": stores.quarantine.bucket_name,
@@ -114,11 +142,14 @@ def _grant(functions: dict[str, KitFunction], props: DataProps, stores: DataStor
     for step, actions in TABLE_ACTIONS.items():
         fn[step].add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[stores.ledger.table_arn]))
         grant_key_use_via(key, fn[step], "dynamodb", encrypt=True)
-    # validate: claims record digests to find duplicates across objects (and touches no run ledger).
-    fn["validate"].add_to_principal_policy(
-        iam.PolicyStatement(actions=["dynamodb:BatchGetItem", "dynamodb:PutItem"], resources=[stores.claims.table_arn])
-    )
-    grant_key_use_via(key, fn["validate"], "dynamodb", encrypt=True)
+    # validate and part: claim record digests to find duplicates across objects (and touch no run ledger).
+    for step in ("validate", "part"):
+        fn[step].add_to_principal_policy(
+            iam.PolicyStatement(
+                actions=["dynamodb:BatchGetItem", "dynamodb:PutItem"], resources=[stores.claims.table_arn]
+            )
+        )
+        grant_key_use_via(key, fn[step], "dynamodb", encrypt=True)
     # validate: read raw uploads, stage valid records, quarantine the rest.
     raw.grant_read(fn["validate"], DATASETS)
     raw.grant_write(fn["validate"], STAGING_VALID)
@@ -127,11 +158,23 @@ def _grant(functions: dict[str, KitFunction], props: DataProps, stores: DataStor
     raw.grant_read(fn["redact"], STAGING_VALID)
     raw.grant_write(fn["redact"], STAGING_REDACTED)
     quarantine.grant_write(fn["redact"], DATASETS)
-    fn["redact"].add_to_principal_policy(iam.PolicyStatement(actions=["comprehend:DetectPiiEntities"], resources=["*"]))
-    fn["redact"].add_to_principal_policy(
-        iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[stores.hash_salt.ref])
-    )
-    grant_key_use_via(key, fn["redact"], "secretsmanager", encrypt=False)
+    # split: streams a big raw upload and writes its parts; nothing else (quarantine copies a rejected one).
+    raw.grant_read(fn["split"], DATASETS)
+    raw.grant_write(fn["split"], STAGING_PARTS)
+    # part: one part in; its rejects, redacted records and counts out, beside it.
+    raw.grant_read(fn["part"], STAGING_PARTS)
+    raw.grant_write(fn["part"], STAGING_PARTS)
+    # assemble: the parts' outputs into the object's staged redacted records (what publish reads) and its
+    # rejects (quarantine).
+    raw.grant_read(fn["assemble"], STAGING_PARTS)
+    raw.grant_write(fn["assemble"], STAGING_REDACTED)
+    quarantine.grant_write(fn["assemble"], DATASETS)
+    for step in ("redact", "part"):
+        fn[step].add_to_principal_policy(iam.PolicyStatement(actions=["comprehend:DetectPiiEntities"], resources=["*"]))
+        fn[step].add_to_principal_policy(
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[stores.hash_salt.ref])
+        )
+        grant_key_use_via(key, fn[step], "secretsmanager", encrypt=False)
     # profile: reads the redacted records it counts.
     raw.grant_read(fn["profile"], STAGING_REDACTED)
     # publish: the only writer of curated (the bucket policy denies everyone else), records and documents.

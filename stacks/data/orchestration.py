@@ -1,8 +1,12 @@
 """The Data stack's workflow: the Step Functions state machine of a run and the rule that starts it.
 
 start -> Distributed Map (validate -> redact -> profile per object) -> assess -> bias gate -> Distributed Map
-(publish per object) -> finalize -> `DatasetPublished` on EventBridge. Every Lambda task retries throttling with
-exponential backoff and full jitter; inside the maps any other failure routes the object to quarantine.
+(publish per object) -> finalize -> `DatasetPublished` on EventBridge. An object stored larger than
+`limits.row_fanout_bytes` goes to split first (RouteBySize): a CSV or JSONL object is streamed and cut into
+parts, each validated and redacted on a nested Distributed Map (ProcessParts), then assembled for the same
+profile step (split -> part per part -> assemble -> profile; lambdas/pipeline/rows.py); anything else split
+hands back to validate. Every Lambda task retries throttling with exponential backoff and full jitter;
+inside the maps any other failure routes the object to quarantine.
 """
 
 from __future__ import annotations
@@ -103,6 +107,29 @@ class PipelineWorkflow:
         self._maps.append(objects)
         return objects
 
+    def _row_fanout(self) -> tuple[tasks.LambdaInvoke, ObjectMap, tasks.LambdaInvoke]:
+        """split, ProcessParts (a Distributed Map over the object's parts: one `part` each), assemble.
+
+        The items are the part objects split wrote (ListObjectsV2 of their prefix), so the state carries keys
+        and counts only: record content never enters the execution history, and the state machine reads no
+        object. The parts map runs at most `map_concurrency` parts of one object at a time.
+        """
+        split = self._invoke("Split", "split")
+        parts = self._distributed_map(
+            "ProcessParts",
+            "$.parts_prefix",
+            {
+                "part": sfn.JsonPath.string_at("$$.Map.Item.Value.Key"),
+                "key": sfn.JsonPath.string_at("$.key"),
+                "run": sfn.JsonPath.object_at("$.run"),
+                "source": sfn.JsonPath.string_at("$.source"),
+                "encoding": sfn.JsonPath.string_at("$.encoding"),
+            },
+            self._invoke("Part", "part"),
+        )
+        assemble = self._invoke("Assemble", "assemble")
+        return split, parts, assemble
+
     def _state_machine(
         self, event_bus: events.IEventBus, event_source: str, event_detail_type: str
     ) -> sfn.StateMachine:
@@ -119,8 +146,26 @@ class PipelineWorkflow:
         validate = self._invoke("Validate", "validate")
         redact = self._invoke("Redact", "redact")
         profile = self._invoke("Profile", "profile")
-        for task in (validate, redact, profile):
+        split, parts, assemble = self._row_fanout()
+        for task in (validate, redact, profile, split, parts, assemble):
             task.add_catch(quarantine_processing, errors=[sfn.Errors.ALL], result_path="$.error")
+        whole = validate.next(redact).next(profile)
+        # split answers where the object goes: its parts, quarantine (rejected whole, with its reason and
+        # rows counted), or validate (not a CSV or JSONL object of its source).
+        split_route = (
+            sfn.Choice(stack, "SplitOutcome")
+            .when(sfn.Condition.string_equals("$.route", "parts"), parts.next(assemble).next(profile))
+            .when(sfn.Condition.string_equals("$.route", "rejected"), quarantine_processing)
+            .otherwise(validate)
+        )
+        route = (
+            sfn.Choice(stack, "RouteBySize")
+            .when(
+                sfn.Condition.number_greater_than("$.size", props.settings.limits.row_fanout_bytes),
+                split.next(split_route),
+            )
+            .otherwise(whole)
+        )
         process = self._distributed_map(
             "ProcessObjects",
             "$.run.prefix",
@@ -129,7 +174,7 @@ class PipelineWorkflow:
                 "size": sfn.JsonPath.number_at("$$.Map.Item.Value.Size"),
                 "run": sfn.JsonPath.object_at("$.run"),
             },
-            validate.next(redact).next(profile),
+            route,
         )
         assess = self._invoke(
             "Assess", "assess", payload={"run": sfn.JsonPath.object_at("$.run")}, result_path="$.assessment"

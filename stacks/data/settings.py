@@ -35,6 +35,7 @@ from stacks.config import (
     StrictModel,
     UseCase,
     display_path,
+    field_error,
     read_yaml_mapping,
     validation_error,
 )
@@ -47,9 +48,12 @@ MAX_FIELDS_PER_SOURCE = 100
 # One object's counts are added to the run ledger in one DynamoDB update of at most this many counters
 # (lambdas/pipeline/ledger.py MAX_COUNTERS; its 4 KB update-expression limit).
 MAX_LEDGER_COUNTERS = 250
-# Counters every object of a source adds: objects, records_in, quarantined, passed, objects_quarantined,
+# Counters every object of a source adds: objects, rows_in, records_in, skipped_blank, quarantined, passed,
+# objects_quarantined, dedupe|<source>|<rule>, encoding|<source>|<encoding>, repeated|<source>,
 # valid|<source> and pii_records|<source> (lambdas/pipeline/profile.py `object_counts`).
-FIXED_COUNTERS = 7
+FIXED_COUNTERS = 12
+# CSV delimiters by name (a tab is hard to see in YAML).
+DELIMITERS = {"comma": ",", "tab": "\t", "semicolon": ";"}
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
 PiiAction = Literal["mask", "drop", "hash"]
 # Languages DetectPiiEntities supports.
@@ -112,6 +116,34 @@ class SourceSpec(StrictModel):
         "Default: markdown for jsonl, native otherwise.",
     )
 
+    key: list[str] | None = Field(
+        None,
+        min_length=1,
+        description="The required field(s) that identify a record, e.g. [customer_id]. Duplicates by key are "
+        "quarantined naming the first record, within an object and across the dataset.",
+    )
+    dedupe: Literal["key", "records", "none"] | None = Field(
+        None,
+        description="What a duplicate is: key (same key; needs `key`), records (same whole record) or none "
+        "(whole-record repeats are kept and counted as repeated_records). Default: key when a key is declared, "
+        "else none: without a key two equal rows may be two real events.",
+    )
+    encoding: Literal["utf-8", "latin-1", "cp1252", "utf-16", "auto"] = Field(
+        "utf-8",
+        description="How objects are decoded; auto: UTF-8 when it decodes, else detected by charset-normalizer "
+        "(the encoding used is in the run report).",
+    )
+    delimiter: Literal["comma", "tab", "semicolon"] = Field("comma", description="CSV only: between cells.")
+    ignore_columns: list[str] = Field(
+        default_factory=list,
+        description='CSV only: header names dropped with their cells, e.g. [""] for a pandas index column.',
+    )
+    match_header: Literal["exact", "loose"] = Field(
+        "exact",
+        description="CSV only: exact (names as the fields, surrounding spaces ignored) or loose (also ignores "
+        "case and surrounding quotes; inner spaces, dots and hyphens read as _: 'Total Bill' is total_bill).",
+    )
+
     @model_validator(mode="before")
     @classmethod
     def _default_knowledge_rendering(cls, data: Any) -> Any:
@@ -133,13 +165,69 @@ class SourceSpec(StrictModel):
         for name in self.fields:
             if not _matches(_NAME, name):
                 raise ValueError(f"field name '{name}' must match {_NAME}")
+        return self._reading_fits_the_fields()
+
+    def _reading_fits_the_fields(self) -> SourceSpec:
+        """Key, dedupe rule and CSV dialect refer to real fields and fit the format."""
+        for name in self.key or ():
+            field = self.fields.get(name)
+            if field is None:
+                raise ValueError(f"key field '{name}' is not a field of the source")
+            if not field.required:
+                raise ValueError(f"key field '{name}' must be required: a record without it has no key")
+        if self.key and len(set(self.key)) != len(self.key):
+            raise ValueError("key names a field twice")
+        if self.dedupe == "key" and not self.key:
+            raise ValueError("dedupe: key needs the key fields (key: [field, ...])")
+        dialect = {"delimiter", "ignore_columns", "match_header"} & self.model_fields_set
+        if self.format != "csv" and dialect:
+            raise ValueError(f"{', '.join(sorted(dialect))} apply to csv sources only")
+        clashes = [name for name in self.ignore_columns if name.strip().lower() in self.fields]
+        if clashes:
+            raise ValueError(f"ignore_columns names field(s) of the schema: {clashes}")
         return self
 
 
 class Limits(StrictModel):
-    max_object_bytes: int = Field(50 * 1024 * 1024, ge=1, le=4 * 1024**3, description="Larger objects: quarantined.")
+    max_object_bytes: int = Field(
+        50 * 1024 * 1024,
+        ge=1,
+        le=4 * 1024**3,
+        description="Larger objects are quarantined whole, but for CSV and JSONL objects, which are split into "
+        "parts instead (row_fanout_bytes, max_fanout_object_bytes). A .gz object read whole may expand to at most "
+        "this much.",
+    )
     max_record_bytes: int = Field(64 * 1024, ge=64, le=16 * 1024 * 1024, description="One JSONL line or CSV row.")
     max_document_bytes: int = Field(1024 * 1024, ge=64, le=64 * 1024 * 1024, description="One text document.")
+    row_fanout_bytes: int = Field(
+        8 * 1024 * 1024,
+        ge=1024,
+        le=4 * 1024**3,
+        description="CSV and JSONL objects stored larger than this are streamed and split at record boundaries "
+        "into parts of at most this many bytes (a longer record alone), each validated and redacted by its own "
+        "Lambda on a Distributed Map; below max_object_bytes.",
+    )
+    max_fanout_object_bytes: int = Field(
+        10 * 1024**3,
+        ge=1024,
+        le=100 * 1024**3,
+        description="The largest CSV or JSONL object split into parts (its stored size, and a .gz object's "
+        "decompressed size); a larger one is quarantined whole, counted as one record. One Lambda streams the "
+        "split within its 15 minutes (docs/data.md, Big objects); at least row_fanout_bytes.",
+    )
+
+    @model_validator(mode="after")
+    def _fanout_below_the_object_limit(self) -> Limits:
+        if self.row_fanout_bytes >= self.max_object_bytes:
+            raise ValueError(
+                f"row_fanout_bytes ({self.row_fanout_bytes}) must be below max_object_bytes ({self.max_object_bytes})"
+            )
+        if self.max_fanout_object_bytes < self.row_fanout_bytes:
+            raise ValueError(
+                f"max_fanout_object_bytes ({self.max_fanout_object_bytes}) must be at least row_fanout_bytes "
+                f"({self.row_fanout_bytes})"
+            )
+        return self
 
 
 class PiiSettings(StrictModel):
@@ -155,7 +243,12 @@ class PiiSettings(StrictModel):
 
 
 class GroupSpec(StrictModel):
-    reference: dict[str, float] = Field(min_length=2, description="Expected share of each group; sums to 1.")
+    reference: dict[str, float] = Field(
+        min_length=2,
+        description="Expected share of each value in the population the model will serve, summing to 1: from a "
+        "census or official survey, the CRM's customer base, HR headcount and the like; name the source and date "
+        "in a comment. Values are compared as text: quote Yes, No, On, Off and numbers.",
+    )
 
     @model_validator(mode="after")
     def _is_a_distribution(self) -> GroupSpec:
@@ -166,9 +259,16 @@ class GroupSpec(StrictModel):
         return self
 
 
+OUTCOME_TYPES = ("boolean", "integer", "string")
+
+
 class Outcome(StrictModel):
-    field: str = Field(description="A non-PII field of the profiled source.")
-    positive: bool | int | str = Field(description="The outcome value counted as the favourable one.")
+    field: str = Field(description="A non-PII boolean, integer or string field of the profiled source.")
+    positive: bool | int | str = Field(
+        description="The favourable value, of the field's type: true/false unquoted for a boolean field, a number "
+        "for an integer one, one of `allowed` for a string one (quote Yes/No). A run where no compared record "
+        "or every one has it reports parity as undefined (WARN)."
+    )
 
 
 class BelowBand(StrictModel):
@@ -197,20 +297,40 @@ class AboveBand(StrictModel):
         return self
 
 
+FailOn = Literal["interval", "estimate"]
+FAIL_ON = (
+    "What must be past the fail limit to FAIL: interval (the whole confidence interval, so noise cannot fail "
+    "the gate; an estimate past it alone is WARN) or estimate (the point value)."
+)
+
+
+class IntervalAboveBand(AboveBand):
+    """An above-band of a figure with a confidence interval."""
+
+    fail_on: FailOn = Field("interval", description=FAIL_ON)
+
+
+class IntervalBelowBand(BelowBand):
+    """A below-band of a figure with a confidence interval."""
+
+    fail_on: FailOn = Field("interval", description=FAIL_ON)
+
+
 class Thresholds(StrictModel):
     chi_square_p: BelowBand = Field(
         default_factory=lambda: BelowBand(warn_below=0.01), description="Chi-square p-value of groups vs reference."
     )
-    psi: AboveBand = Field(
-        default_factory=lambda: AboveBand(warn_above=0.1, fail_above=0.25), description="Population stability index."
+    psi: IntervalAboveBand = Field(
+        default_factory=lambda: IntervalAboveBand(warn_above=0.1, fail_above=0.25),
+        description="Population stability index (interval: BCa bootstrap).",
     )
-    parity_difference: AboveBand = Field(
-        default_factory=lambda: AboveBand(warn_above=0.1, fail_above=0.2),
-        description="Demographic-parity difference of the outcome rate.",
+    parity_difference: IntervalAboveBand = Field(
+        default_factory=lambda: IntervalAboveBand(warn_above=0.1, fail_above=0.2),
+        description="Demographic-parity difference of the outcome rate (interval: Newcombe, Bonferroni over pairs).",
     )
-    disparate_impact: BelowBand = Field(
-        default_factory=lambda: BelowBand(warn_below=0.8, fail_below=0.6),
-        description="Disparate-impact ratio of the outcome rate.",
+    disparate_impact: IntervalBelowBand = Field(
+        default_factory=lambda: IntervalBelowBand(warn_below=0.8, fail_below=0.6),
+        description="Disparate-impact ratio of the outcome rate (interval: Katz log, Bonferroni over pairs).",
     )
     missing_rate: AboveBand = Field(
         default_factory=lambda: AboveBand(warn_above=0.05, fail_above=0.2),
@@ -222,7 +342,17 @@ class ProfileSpec(StrictModel):
     source: str = Field(description="The source whose records the bias profile compares.")
     outcome: Outcome | None = Field(None, description="The favourable outcome, for parity per group.")
     min_records: int = Field(30, ge=1, description="Fewer records in a group field: reported, only WARN.")
-    groups: dict[str, GroupSpec] = Field(min_length=1, description="Group field -> its reference distribution.")
+    min_records_per_value: int = Field(
+        30,
+        ge=1,
+        description="A value with fewer records is reported as too small and left out of the parity figures "
+        "(at 13 records one value alone can drive disparate impact to 0.48).",
+    )
+    confidence: float = Field(0.95, ge=0.8, le=0.999, description="Confidence level of every interval.")
+    groups: dict[str, GroupSpec] = Field(
+        min_length=1,
+        description="Group field (a plain string field of the source: not PII, not scanned) -> its reference.",
+    )
     thresholds: Thresholds = Field(default_factory=Thresholds, description="When a figure is WARN or FAIL.")
 
 
@@ -255,7 +385,8 @@ class DataSettings(StrictModel):
             counters = self.ledger_counters(name)
             if counters > MAX_LEDGER_COUNTERS:
                 raise ValueError(
-                    f"an object of source '{name}' could add {counters} counters to the run ledger (7, one per "
+                    f"an object of source '{name}' could add {counters} counters to the run ledger "
+                    f"({FIXED_COUNTERS}, one per "
                     f"optional field, {PII_ENTITY_TYPES} PII types and the profile's groups), over the "
                     f"{MAX_LEDGER_COUNTERS} one update takes: make fields required, or profile fewer groups or values"
                 )
@@ -280,6 +411,7 @@ class DataSettings(StrictModel):
                 raise ValueError(
                     f"profile outcome '{outcome.field}' must be a non-PII field of '{self.profile.source}'"
                 )
+            _check_positive(outcome, field)
         return self
 
     def ledger_counters(self, source: str) -> int:
@@ -305,6 +437,8 @@ class DataSettings(StrictModel):
                     max_object_bytes=limits.max_object_bytes,
                     max_record_bytes=limits.max_record_bytes,
                     max_document_bytes=limits.max_document_bytes,
+                    row_fanout_bytes=limits.row_fanout_bytes,
+                    max_fanout_object_bytes=limits.max_fanout_object_bytes,
                 ),
                 "pii": contract.PiiPolicy(
                     language=pii.language,
@@ -337,17 +471,49 @@ def _source_contract(name: str, spec: SourceSpec) -> contract.SourceSpec:
     )
     if spec.format == "text":
         fields = (contract.text_field(),)
-    return contract.SourceSpec(name=name, format=spec.format, fields=fields, knowledge=spec.knowledge)
+    return contract.SourceSpec(
+        name=name,
+        format=spec.format,
+        fields=fields,
+        knowledge=spec.knowledge,
+        key=tuple(spec.key or ()),
+        dedupe=spec.dedupe or ("key" if spec.key else "none"),
+        encoding=spec.encoding,
+        delimiter=DELIMITERS[spec.delimiter],
+        ignore_columns=tuple(spec.ignore_columns),
+        match_header=spec.match_header,
+    )
+
+
+def _check_positive(outcome: Outcome, field: FieldSpec) -> None:
+    """`outcome.positive` must be a value the field can hold: a wrong one made every rate 0 and passed."""
+    where, name, value = "profile.outcome.positive", outcome.field, outcome.positive
+    if field.type not in OUTCOME_TYPES:
+        raise field_error(where, f"the outcome field '{name}' is {field.type}: use a boolean, integer or string field")
+    if field.type == "boolean" and not isinstance(value, bool):
+        raise field_error(where, f"{value!r} is not a boolean, but '{name}' is a boolean field: write true or false")
+    if field.type == "integer" and (isinstance(value, bool) or not isinstance(value, int)):
+        raise field_error(where, f"{value!r} is not an integer, but '{name}' is an integer field")
+    if field.type != "string":
+        return
+    if isinstance(value, bool):
+        raise field_error(where, f"'{name}' is a string field", value)
+    if not isinstance(value, str):
+        raise field_error(where, f"'{name}' is a string field: quote {value!r}")
+    if field.allowed is not None and value not in field.allowed:
+        raise field_error(where, f"'{value}' is not a value '{name}' allows ({', '.join(field.allowed)})")
 
 
 def _profile_contract(profile: ProfileSpec) -> contract.ProfileSpec:
     t = profile.thresholds
 
     def below(band: BelowBand) -> contract.Band:
-        return contract.Band(warn=band.warn_below, fail=band.fail_below, below=True)
+        fail_on = band.fail_on if isinstance(band, IntervalBelowBand) else "estimate"
+        return contract.Band(warn=band.warn_below, fail=band.fail_below, below=True, fail_on=fail_on)
 
     def above(band: AboveBand) -> contract.Band:
-        return contract.Band(warn=band.warn_above, fail=band.fail_above, below=False)
+        fail_on = band.fail_on if isinstance(band, IntervalAboveBand) else "estimate"
+        return contract.Band(warn=band.warn_above, fail=band.fail_above, below=False, fail_on=fail_on)
 
     return contract.ProfileSpec(
         source=profile.source,
@@ -360,6 +526,8 @@ def _profile_contract(profile: ProfileSpec) -> contract.ProfileSpec:
             missing_rate=above(t.missing_rate),
         ),
         min_records=profile.min_records,
+        min_records_per_value=profile.min_records_per_value,
+        confidence=profile.confidence,
         outcome_field=None if profile.outcome is None else profile.outcome.field,
         outcome_positive=None if profile.outcome is None else profile.outcome.positive,
     )
@@ -379,7 +547,7 @@ def load_data_settings(usecase: UseCase, root: Path = USECASES_DIR) -> DataSetti
     try:
         settings = DataSettings.model_validate(raw)
     except ValidationError as exc:
-        raise validation_error(source, exc, model=DataSettings) from None
+        raise validation_error(source, exc, model=DataSettings, document=path) from None
     declared = {s.name: s.format for s in usecase.data.sources}
     configured = {name: spec.format for name, spec in settings.sources.items()}
     for name, fmt in declared.items():

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 DATASETS = "datasets/"  # raw: uploads, one folder per dataset with its _READY marker; quarantine: failed objects
 STAGING_VALID = "staging/*/valid/"  # raw: records that passed validation
 STAGING_REDACTED = "staging/*/redacted/"  # raw: the same records with PII redacted
+STAGING_PARTS = "staging/*/parts/"  # raw: a big object cut into parts, and what each part's step wrote
 MAP_RESULTS = "map-runs/"  # reports: Distributed Map result files
 REPORTS = "reports/"  # reports: one report.json and report.md per run
 RECORDS = "records/"  # curated: records in their source's format, for record consumers

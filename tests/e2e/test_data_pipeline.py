@@ -3,7 +3,10 @@
 The definition is the one in the synthesized template (its Fn::Join resolved to the buckets, table and
 functions created in moto); every Lambda task is dispatched in-process to the real handler with that
 function's synthesized environment and its settings from the synthesized settings layer (as /opt/settings);
-Comprehend is answered by the model-checked `PiiResponder`.
+Comprehend is answered by the model-checked `PiiResponder`. The stack is synthesized with a small
+`limits.row_fanout_bytes` (FANOUT_BYTES), so the sample's bigger CSV and JSONL objects take the fan-out route
+(split -> ProcessParts, a nested Distributed Map of `part` -> assemble) while the small ones are read whole:
+both paths run in the same execution and must balance together.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ import io
 import json
 import os
 import posixpath
+import tempfile
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from importlib import import_module
+from pathlib import Path
 from typing import Any
 
+import aws_cdk as cdk
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
@@ -27,15 +33,22 @@ from common.clients import client
 from common.settings_file import SETTINGS_DIR_ENV
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
-from pipeline import keys, runtime
+from pipeline import assemble, keys, part, rows, runtime, split  # noqa: F401 - imported before sockets are blocked
 
+from stacks.app_builder import cdk_json_context
+from stacks.common.nag import add_nag_packs
+from stacks.common.stage_policy import StagePolicy
+from stacks.data.stack import DataProps, DataStack
+from stacks.foundation.stack import FoundationProps, FoundationStack
 from tests.lambdas.pipeline.harness import (
+    USECASE,
+    DataSynth,
     LambdaContext,
     PiiResponder,
     as_written,
+    data_settings,
     parse_markdown,
     pipeline_settings,
-    synth_data_stack,
 )
 from tools.generate_sample_data import generate
 
@@ -43,6 +56,46 @@ REGION = "eu-west-1"
 ACCOUNT = "123456789012"
 DATASET = "sample"
 REFUSED_DOC = "feedback/comment-005.txt"  # Comprehend refuses it: the Catch must route it to quarantine
+# Objects stored larger are split: profiles, purchases' orders, service events and tickets (2 to 12 parts
+# each); the small ones (feedback, the latin-1 tickets, the parquet export) are read whole.
+FANOUT_BYTES = 6000
+FANNED_OUT = {
+    "profiles/part-000.jsonl",
+    "profiles/part-001.jsonl",
+    "purchases/orders-2024h1.csv",
+    "service_events/part-000.jsonl",
+    "service_events/part-001.jsonl",
+    "service_events/part-002.jsonl",
+    "support_contacts/tickets-2024h1.jsonl",
+}
+
+
+def synth_with_fanout() -> DataSynth:
+    """Foundation + Data with every nag pack, as tests/lambdas/pipeline/harness.py synthesizes them, with a
+    small `row_fanout_bytes`."""
+    outdir = Path(tempfile.mkdtemp(prefix="data-e2e-cdk-out-"))
+    app = cdk.App(outdir=str(outdir), context=cdk_json_context())
+    stage = StagePolicy("dev")
+    foundation = FoundationStack(app, "Foundation", props=FoundationProps(name_prefix="journey-dev", stage=stage))
+    settings = data_settings()
+    limits = settings.limits.model_copy(update={"row_fanout_bytes": FANOUT_BYTES})
+    DataStack(
+        app,
+        "Data",
+        props=DataProps(
+            key=foundation.key,
+            access_logs=foundation.access_logs.bucket,
+            alarm_topic=foundation.alarm_topic,
+            stage=stage,
+            name_prefix="journey-dev",
+            usecase_id=USECASE,
+            settings=settings.model_copy(update={"limits": limits}),
+        ),
+    )
+    add_nag_packs(app)
+    assembly = app.synth()
+    templates = {s.stack_name: json.loads(Path(s.template_full_path).read_text()) for s in assembly.stacks}
+    return DataSynth(app=app, outdir=outdir, templates=templates)
 
 
 class Deployment:
@@ -166,7 +219,7 @@ class Dispatcher:
 
 @pytest.fixture(scope="module")
 def pipeline(monkeypatch_module) -> Iterator[dict[str, Any]]:
-    synth = synth_data_stack()
+    synth = synth_with_fanout()
     with mock_aws(config={"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}):
         # Cached clients (created after moto's import) stay valid; only the salt belongs to this mock.
         parameters.clear_caches()  # type: ignore[no-untyped-call]  # the salt belongs to this mock
@@ -475,13 +528,44 @@ def test_the_report_finds_the_planted_group_imbalance(first_run):
     assert "| 55+ | 16 | 8.0% | 22.0% |" in first_run["markdown"]
 
 
-def test_one_comprehend_request_per_object_chunk(first_run):
-    # The 102 ticket notes are one object well under chunk_bytes: one request for all of them. Each of
-    # the 7 feedback documents that passed validation (6 comments and the card one) is its own object.
+def test_one_comprehend_request_per_part_chunk(pipeline, first_run):
+    # The 102 ticket notes are one object cut into parts, each well under chunk_bytes: one request for all
+    # the notes of a part. Each of the 7 feedback documents that passed validation (6 comments and the card
+    # one) is its own object.
     requests = first_run["requests"]
-    assert len(requests) == 1 + 7
-    (tickets,) = [text for text in requests if "called about" in text]
-    assert tickets.count("\n\n") >= 60  # many notes, one request
+    parts = len(parts_of(pipeline, "run-1", "support_contacts/tickets-2024h1.jsonl"))
+    assert parts >= 3
+    assert len(requests) == parts + 7
+    tickets = [text for text in requests if "called about" in text]
+    assert len(tickets) == parts
+    assert sum(text.count("\n\n") + 1 for text in tickets) >= 60  # many notes, one request per part
+
+
+def parts_of(pipeline: dict[str, Any], run_id: str, relative: str) -> list[str]:
+    prefix = rows.parts_prefix(run_id, f"datasets/{DATASET}/{relative}", "rows")
+    pages = pipeline["deployment"].s3.get_paginator("list_objects_v2").paginate(Bucket=pipeline["raw"], Prefix=prefix)
+    return [o["Key"] for page in pages for o in page.get("Contents", [])]
+
+
+def test_big_objects_took_the_fanout_route_and_small_ones_the_whole_object_route(pipeline, first_run):
+    for relative, body in pipeline["files"].items():
+        parts = parts_of(pipeline, "run-1", relative)
+        if relative in FANNED_OUT:
+            assert len(body) > FANOUT_BYTES
+            assert len(parts) >= 2, relative
+        else:
+            assert len(body) <= FANOUT_BYTES, relative
+            assert parts == [], relative
+    calls = pipeline["dispatcher"].calls
+    assert calls.count("pipeline.split") >= len(FANNED_OUT)  # per run
+    assert calls.count("pipeline.assemble") >= len(FANNED_OUT)
+    assert calls.count("pipeline.part") >= 2 * len(FANNED_OUT)
+    # Within one object, many parts apart: profiles/part-000.jsonl repeats line 11 as line 101.
+    rejects = first_run["quarantine"][f"datasets/{DATASET}/profiles/part-000.jsonl.validate-rejects.jsonl"]
+    duplicates = [json.loads(line) for line in rejects.decode().splitlines() if "same object" in line]
+    assert [sorted((d["position"], int(d["reason"].split("of record ")[1].split()[0]))) for d in duplicates] == [
+        [11, 101]
+    ]
 
 
 def test_a_rerun_of_the_same_input_gives_the_same_keys_and_no_duplicates(pipeline, first_run):

@@ -363,7 +363,7 @@ def test_known_incompatible_models_fail_synth(tmp_path, models, region, field, w
 def test_every_titan_v2_size_is_accepted(tmp_path, dimensions):
     root = _usecase_with_models(tmp_path, embedding_dimensions=dimensions)
     files, warnings = validate_usecase(kit_config_from_context(cdk_json_context()), root)
-    assert (files.usecase.models.embedding_dimensions, warnings) == (dimensions, [])
+    assert (files.usecase.models_for("the test").embedding_dimensions, warnings) == (dimensions, [])
 
 
 def test_an_unknown_or_legacy_model_warns_and_synth_goes_on(tmp_path):

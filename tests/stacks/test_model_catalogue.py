@@ -554,7 +554,7 @@ def test_a_legacy_embedding_model_warns_on_the_embedding_field(tmp_path: Path):
 
 
 def test_the_default_use_case_has_no_error(catalogue: Catalogue):
-    models = load_usecase("customer-retention").models
+    models = load_usecase("customer-retention").models_for("the test")
     result = check_models(models.text, models.embedding, models.embedding_dimensions, [], catalogue)
     assert result.errors == []
     if models.text == US_HAIKU_35:  # legacy and past end of life: a warning, not an error

@@ -176,7 +176,7 @@ def test_validate_stages_valid_records_and_quarantines_the_rest_with_reasons(aws
     ]
     assert [(r["position"], r["reason"]) for r in rejects] == [
         (2, "field 'plan': 'gold' is not one of ['basic', 'plus', 'premium']"),
-        (3, "duplicate of record 1 in the same object"),
+        (3, "duplicate key customer_id=C00001 of record 1 in the same object"),
     ]
 
 
@@ -196,7 +196,7 @@ def test_validate_finds_duplicates_across_objects_and_a_rerun_keeps_its_own(aws)
     out = call(validate, second)
     assert (out["valid"], out["rejected"]) == (1, 1)
     reject = json.loads(read(aws, BUCKETS["QUARANTINE_BUCKET"], f"{second['key']}.validate-rejects.jsonl"))
-    assert reject["reason"] == validate.CROSS_OBJECT_DUPLICATE
+    assert reject["reason"] == f"duplicate key customer_id=C00001 of record 1 in {first['key']}"
     assert call(validate, first)["valid"] == 1  # the same record at the same place claims it again
     assert call(validate, item_with(first, "_READY"))["skipped"]
 

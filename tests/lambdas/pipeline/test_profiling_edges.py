@@ -101,9 +101,12 @@ def test_a_single_record_warns_for_parity_and_min_records_only():
     assert figures["records"] == 1
     assert figures["unexpected"] == {"(other)": 0, "(missing)": 0}
     assert figures["status"] == "WARN"
-    assert "outcome" not in figures
+    assert "parity_difference" not in figures["outcome"]
+    assert figures["outcome"]["too_small"] == {"25-34": 1}
+    assert figures["outcome"]["rates"] == {}
     assert profile["findings"] == [
-        "age_band: outcome parity needs two groups with records",
+        "age_band: 1 values under min_records_per_value 30, left out of parity: 25-34 (1)",
+        "age_band: outcome parity needs two values with at least 30 records",
         "age_band: only 1 records (min_records 30); figures not gated",
     ]
 
@@ -119,9 +122,19 @@ def test_exactly_two_groups_with_records_get_outcome_figures():
     assert outcome["rates"] == {"north": 0.8, "south": 0.4}
     assert outcome["parity_difference"]["value"] == 0.4
     assert outcome["disparate_impact"]["value"] == 0.5
-    assert "region: parity difference 0.4 (FAIL)" in profile["findings"]
-    assert "region: disparate impact 0.5 (FAIL)" in profile["findings"]
-    assert not any("needs two groups" in f for f in profile["findings"])
+    # The whole difference interval is past fail_above 0.2; the ratio's reaches fail_below 0.6: WARN only.
+    difference, ratio = outcome["parity_difference"], outcome["disparate_impact"]
+    assert (difference["status"], ratio["status"]) == ("FAIL", "WARN")
+    assert difference["interval"][0] > 0.2
+    assert ratio["interval"][1] >= 0.6
+    low, high = difference["interval"]
+    assert f"region: parity difference 0.4 [{low:.4g}, {high:.4g}] (FAIL)" in profile["findings"]
+    low, high = ratio["interval"]
+    assert (
+        f"region: disparate impact 0.5 [{low:.4g}, {high:.4g}] (WARN: the estimate is past fail_below 0.6, but "
+        f"its interval [{low:.4g}, {high:.4g}] reaches it: not enough evidence to FAIL)"
+    ) in profile["findings"]
+    assert not any("needs two values" in f for f in profile["findings"])
     assert figures["status"] == "FAIL"
 
 
@@ -137,15 +150,26 @@ def test_skewed_representation_with_equal_outcome_rates_keeps_the_representation
     assert figures["outcome"]["parity_difference"]["status"] == "PASS"
     assert figures["outcome"]["disparate_impact"]["status"] == "PASS"
     assert figures["status"] == "WARN"
-    assert profile["findings"] == [f"region: chi-square p {p_value:.4g} (WARN)", f"region: PSI {psi:.4g} (WARN)"]
+    low, high = figures["psi"]["interval"]
+    assert low < psi < high
+    assert profile["findings"] == [
+        f"region: chi-square p {p_value:.4g} (WARN)",
+        f"region: PSI {psi:.4g} [{low:.4g}, {high:.4g}] (WARN)",
+    ]
     assert profile["status"] == "WARN"
 
 
 def test_outcome_findings_name_the_figure_with_spaces():
     region = {"north": (250, 200), "south": (250, 200), "east": (250, 200), "west": (250, 150)}
     profile = assess(counts_of(region), SPEC)
-    # 0.8 against 0.6: difference 0.2 (+ float rounding: FAIL), ratio 0.75 (WARN)
-    assert profile["findings"] == ["region: parity difference 0.2 (FAIL)", "region: disparate impact 0.75 (WARN)"]
+    # 0.8 against 0.6: difference 0.2 (+ float rounding: past fail_above, but not its interval: WARN), ratio 0.75
+    outcome = profile["groups"]["region"]["outcome"]
+    (dl, dh), (rl, rh) = outcome["parity_difference"]["interval"], outcome["disparate_impact"]["interval"]
+    assert profile["findings"] == [
+        f"region: parity difference 0.2 [{dl:.4g}, {dh:.4g}] (WARN: the estimate is past fail_above 0.2, but its "
+        f"interval [{dl:.4g}, {dh:.4g}] reaches it: not enough evidence to FAIL)",
+        f"region: disparate impact 0.75 [{rl:.4g}, {rh:.4g}] (WARN)",
+    ]
 
 
 def test_a_group_with_records_but_no_positive_counter_has_a_zero_rate():

@@ -152,3 +152,19 @@ def test_the_knowledge_setting_defaults_by_format_and_reaches_the_functions():
     }
     bare = DataSettings.model_validate({"sources": {"a": {"format": "jsonl", "fields": {"x": {"type": "string"}}}}})
     assert bare.contract().sources["a"].knowledge == "markdown"
+
+
+@pytest.mark.parametrize(
+    ("relative", "content_type", "document"),
+    [
+        ("feedback/c.md.gz", "text/markdown", "documents/ds/feedback/c.md"),
+        ("feedback/c.txt.gz", "text/plain", "documents/ds/feedback/c.txt"),
+        ("feedback/c.MD.GZ", "text/markdown", "documents/ds/feedback/c.MD"),
+    ],
+)
+def test_a_gzipped_document_is_published_decompressed_as_the_type_under_the_gz(relative, content_type, document):
+    doc = raw(relative)
+    assert doc.compressed
+    text = publish.render([{"text": "# Great\n"}], FEEDBACK, doc.content_extension)
+    assert text == (b"# Great\n", content_type)
+    assert publish.document([(1, {"text": "# Great\n"})], FEEDBACK, doc, text) == (document, b"# Great\n", content_type)

@@ -98,7 +98,7 @@ def test_duplicates_within_an_object_are_rejected_whatever_their_formatting():
     spaced = json.dumps(dict(reversed(list(PROFILE.items()))), indent=None, separators=(" ,", " : "))
     result = validate_object(jsonl(PROFILE, spaced), PROFILES, LIMITS)
     assert len(result.valid) == 1
-    assert result.rejects[0].reason == "duplicate of record 1 in the same object"
+    assert result.rejects[0].reason == "duplicate key customer_id=C00001 of record 1 in the same object"
 
 
 def test_csv_values_are_coerced_to_the_schema_types():

@@ -123,6 +123,8 @@ def test_csv_without_a_header_row():
 def test_csv_empty_cells_are_none_and_blank_rows_are_skipped_but_counted():
     assert rows("a,b\nx,\n,\n\ny,z\n") == [
         (2, ["x", ""], {"a": "x", "b": None}),
+        (3, ["", ""], None),  # blank: counted as skipped_blank by validate_object
+        (4, [], None),
         (5, ["y", "z"], {"a": "y", "b": "z"}),
     ]
 
@@ -175,7 +177,7 @@ def test_a_duplicate_reject_keeps_its_raw_line():
     )
     result = validate_object(f"{record}\n{record}\n", PROFILES, LIMITS)
     assert [(r.position, r.reason, r.raw) for r in result.rejects] == [
-        (2, "duplicate of record 1 in the same object", record)
+        (2, "duplicate key customer_id=C1 of record 1 in the same object", record)
     ]
 
 
