@@ -22,12 +22,21 @@ STACKS ?=
 DEPLOY_ARGS ?=
 # `make destroy FORCE=1` skips the CLI's confirmation prompt.
 FORCE ?=
+# `make data-dry-run USECASE=<id> DATA=<folder>`: the use case (default: cdk.json's), the folder of
+# <source>/<files> (default: usecases/<id>/sample-data); DRY_RUN_ARGS="--comprehend" scans free text for PII.
+USECASE ?=
+DATA ?=
+DRY_RUN_ARGS ?=
+# `make prompts-eval USECASE=<id> TASK=<task>`: one task (default: every task of prompts.yaml); PROMPTS_EVAL_ARGS
+# passes --offline, --online, --select, --predictions DIR or --out DIR to tools/prompt_eval.py.
+TASK ?=
+PROMPTS_EVAL_ARGS ?=
 SELECT := $(PY) -m tools.stack_selection $(CDK_OUT) --stacks "$(STACKS)" --
 
-.PHONY: help synth test lint unit bench layer bootstrap deploy diff destroy smoke docs register clean
+.PHONY: help synth test lint unit bench layer bootstrap deploy diff destroy smoke docs register data-dry-run prompts-eval clean
 
 help:  ## list targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-10s %s\n", $$1, $$2}'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
 
 $(PY):
 	@python3 -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -40,7 +49,7 @@ DEV_STAMP := $(VENV)/.dev-$(shell cat requirements.txt requirements-dev.txt | sh
 CLI_STAMP := node_modules/.lock-$(shell sha1sum package-lock.json | cut -c1-12)
 BENCH_STAMP := $(VENV)/.bench-$(shell cat requirements-bench.txt | sha1sum | cut -c1-12)
 LAYER_DIR := .build/lambda-deps
-LAYER_STAMP := $(LAYER_DIR)/.make-$(shell cat requirements-lambda.txt stacks/common/dependency_layer.py | sha1sum | cut -c1-12)
+LAYER_STAMP := $(LAYER_DIR)/.make-$(shell cat requirements-lambda.txt requirements-evaluation.txt stacks/common/dependency_layer.py | sha1sum | cut -c1-12)
 
 $(APP_STAMP): requirements.txt | $(PY)
 	$(PY) -m pip install -q -r requirements.txt
@@ -62,7 +71,7 @@ $(CLI_STAMP): package-lock.json $(APP_STAMP)
 # The functions' dependency layer: pip installs the hashed pins of requirements-lambda.txt as aarch64 / CPython
 # 3.13 wheels into $(LAYER_DIR)/<key>/python (no Docker; see stacks/common/dependency_layer.py). Synth reuses
 # that folder until a pin changes, and builds it itself when it is missing (pip then needs PyPI).
-$(LAYER_STAMP): requirements-lambda.txt stacks/common/dependency_layer.py $(APP_STAMP)
+$(LAYER_STAMP): requirements-lambda.txt requirements-evaluation.txt stacks/common/dependency_layer.py $(APP_STAMP)
 	$(PY) -m stacks.common.dependency_layer
 	rm -f $(LAYER_DIR)/.make-*
 	touch $@
@@ -86,6 +95,7 @@ unit: $(DEV_STAMP) $(CLI_STAMP) $(LAYER_STAMP)  ## the test suite only (no lint)
 bench: $(BENCH_STAMP) $(CLI_STAMP) $(LAYER_STAMP)  ## benchmarks; results in bench/results.md
 	$(PY) -m bench.synth_bench
 	$(PY) -m bench.pipeline_bench
+	$(PY) -m bench.dry_run_bench
 	$(PY) -m bench.safety_bench
 	$(PY) -m bench.prefilter_eval
 	$(PY) -m bench.layer_size
@@ -116,6 +126,17 @@ docs: $(DEV_STAMP)  ## regenerate the configuration references (README, docs/dat
 register: $(APP_STAMP)  ## validate and list the use-case register
 	$(PY) -m tools.register
 
+# The pipeline's own step functions on local files, offline (tools/data_dry_run.py; docs/data.md). Exit 0: PASS or
+# WARN, 1: FAIL or conservation broken, 2: bad input or configuration.
+data-dry-run: $(DEV_STAMP)  ## try the data pipeline on local files: USECASE=<id> DATA=<folder>, no AWS needed
+	$(PY) -m tools.data_dry_run $(if $(USECASE),--usecase "$(USECASE)") $(if $(DATA),--data "$(DATA)") $(DRY_RUN_ARGS)
+
+# Compare the prompt variants of a use case on its golden set (tools/prompt_eval.py; docs/evaluation.md): offline it
+# scores saved predictions, with AWS credentials it runs each variant through Bedrock first. Exit 0: scored, 1: nothing
+# to score or --select refused, 2: bad input, 3: a Bedrock call failed.
+prompts-eval: $(DEV_STAMP)  ## rank prompt variants on the golden set: USECASE=<id> TASK=<task> (offline without AWS)
+	$(PY) -m tools.prompt_eval $(if $(USECASE),--usecase "$(USECASE)") $(if $(TASK),--task "$(TASK)") $(PROMPTS_EVAL_ARGS)
+
 clean:  ## remove cdk.out, the layer build and tool caches
 	rm -rf $(CDK_OUT) .build .pytest_cache .mypy_cache .ruff_cache
 
@@ -127,3 +148,11 @@ MUTATE_JOBS ?= 2
 mutate: $(DEV_STAMP)  ## mutation score of the pure modules (mutmut; slow, not in CI)
 	$(PY) -m tools.mutate run --max-children $(MUTATE_JOBS)
 	$(PY) -m tools.mutate results
+
+# stacks/common cannot run under mutmut's forked workers (they would share one jsii kernel) and each mutant needs
+# CDK synths, so a seeded sample of its mutants runs the stacks tests in fresh processes; the score comes with its
+# Wilson interval. MUTATE_SAMPLE=30 mutants by default (about 20 minutes here).
+MUTATE_SAMPLE ?= 30
+.PHONY: mutate-sample
+mutate-sample: $(DEV_STAMP) $(CLI_STAMP) $(LAYER_STAMP)  ## sampled mutation score of stacks/common (slow, not in CI)
+	$(PY) -m tools.mutate_sample --sample $(MUTATE_SAMPLE) --survivors

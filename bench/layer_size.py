@@ -1,4 +1,6 @@
-"""Dependency layer size: what the functions' layer from requirements-lambda.txt weighs, zipped and unzipped.
+"""Dependency layer size: what the functions' layer from requirements-lambda.txt weighs, zipped and unzipped, and
+the same for the evaluation layer (requirements-evaluation.txt: sacrebleu, rouge-score, jiwer), which only
+functions that score model output get.
 
 Budget (DESIGN.md): <= 50 MB unzipped. Lambda itself caps a function's code plus all its layers at 250 MB
 unzipped, and the Powertools layer takes part of that. Unzipped is the sum of the files' sizes (what Lambda
@@ -18,9 +20,18 @@ from collections import defaultdict
 from pathlib import Path
 
 from bench.results_file import write_section
-from stacks.common.dependency_layer import LAYER_PYTHON_DIR, REQUIREMENTS, ROOT, build_dependencies
+from stacks.common.dependency_layer import (
+    EVALUATION_BUILD_ROOT,
+    EVALUATION_PLATFORMS,
+    EVALUATION_REQUIREMENTS,
+    LAYER_PYTHON_DIR,
+    REQUIREMENTS,
+    ROOT,
+    build_dependencies,
+)
 
 BUDGET_MB = 50.0
+EVALUATION_BUDGET_MB = 100.0  # tests/stacks/test_dependency_layer.py: the evaluation layer's own ceiling
 MB = 1024 * 1024
 
 
@@ -75,8 +86,32 @@ by `pip install --platform manylinux2014_aarch64 --python-version 3.13 --only-bi
 |---|---|
 {rows}
 """
+    body += evaluation_section()
     print(body)
     write_section("layer", body)
+
+
+def evaluation_section() -> str:
+    folder = build_dependencies(EVALUATION_REQUIREMENTS, EVALUATION_BUILD_ROOT, EVALUATION_PLATFORMS)
+    files = files_of(folder)
+    unzipped = sum(p.stat().st_size for p in files)
+    verdict = "within" if unzipped / MB <= EVALUATION_BUDGET_MB else "OVER"
+    largest = sorted(by_top_level(folder).items(), key=lambda i: -i[1])[:6]
+    rows = "\n".join(f"| `{name}` | {size / 1024:,.1f} KB |" for name, size in largest)
+    return f"""
+### Evaluation layer
+
+`requirements-evaluation.txt`, built the same way plus `--platform manylinux_2_28_aarch64`
+(`{folder.relative_to(ROOT)}`); {len(files)} files.
+
+- **Unzipped: {unzipped / MB:.2f} MB** (its own ceiling <= {EVALUATION_BUDGET_MB:.0f} MB: {verdict}; past the
+  dependency layer's 50 MB, which is why it is a second layer)
+- Zipped (deflate level 9): {zipped_size(folder) / MB:.2f} MB
+
+| largest top-level entries of python/ | unzipped |
+|---|---|
+{rows}
+"""
 
 
 if __name__ == "__main__":

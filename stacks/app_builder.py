@@ -8,11 +8,12 @@ from typing import Any
 
 import aws_cdk as cdk
 
+from stacks.agent.settings import AGENT_FILE
 from stacks.common.cdk_context import CDK_JSON, load_cdk_json_context
 from stacks.common.nag import add_nag_packs
 from stacks.config import USECASES_DIR, ConfigError, KitConfig, display_path, kit_config_from_context
-from stacks.config.model_catalogue import check_models, load_catalogue
-from stacks.stage import JourneyStage
+from stacks.config.model_catalogue import TEXT_FIELD, check_models, load_catalogue
+from stacks.stage import JourneyStage, check_agent, check_required_sections
 from stacks.usecase_files import UseCaseFiles, load_usecase_files
 
 
@@ -37,13 +38,27 @@ def validate_usecase(config: KitConfig, root: Path = USECASES_DIR) -> tuple[UseC
     with every problem that would fail the deployment, such as a model not offered in a pinned region.
     """
     files = load_usecase_files(config.usecase, root)
+    check_required_sections(config.features, files.usecase)
+    check_agent(config.features, files)
     models = files.usecase.models
+    if models is None:  # no stack that calls a model is switched on
+        return files, []
     regions = sorted({r for s in config.selected_stages() if (r := config.environments[s].region) is not None})
     check = check_models(models.text, models.embedding, models.embedding_dimensions, regions, load_catalogue())
     source = display_path(root / config.usecase / "usecase.yaml", root)
-    if check.errors:
-        raise ConfigError.of([(source, field, reason) for field, reason in check.errors])
-    return files, [f"{source}: {field}: {reason}" for field, reason in check.warnings]
+    problems = [(source, field, reason) for field, reason in check.errors]
+    warnings = [f"{source}: {field}: {reason}" for field, reason in check.warnings]
+    if config.features.agent and files.agent is not None:  # an agent's own model is checked like models.text
+        agent_source = display_path(root / config.usecase / AGENT_FILE, root)
+        for where, agent in files.agent.agents_with_paths():
+            if agent.model is None:
+                continue
+            own = check_models(agent.model, models.embedding, models.embedding_dimensions, regions, load_catalogue())
+            problems += [(agent_source, f"{where}.model", r) for f, r in own.errors if f == TEXT_FIELD]
+            warnings += [f"{agent_source}: {where}.model: {r}" for f, r in own.warnings if f == TEXT_FIELD]
+    if problems:
+        raise ConfigError.of(problems)
+    return files, warnings
 
 
 def build_app(app: cdk.App, root: Path = USECASES_DIR) -> list[JourneyStage]:

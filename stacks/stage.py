@@ -12,16 +12,50 @@ from typing import TypeVar
 import aws_cdk as cdk
 from constructs import Construct
 
+from stacks.agent.agents import GuardrailRef, KnowledgeBaseRef
+from stacks.agent.settings import AGENT_FILE, AgentSettings
+from stacks.agent.stack import AgentProps, AgentStack, check_agent_sources
 from stacks.common.powertools import PowertoolsLayerSource
 from stacks.common.stage_policy import StagePolicy
-from stacks.config import Environment, KitConfig, Stage
+from stacks.config import ConfigError, Environment, Features, KitConfig, Stage, UseCase
 from stacks.data.stack import DataProps, DataStack
 from stacks.foundation.stack import FoundationProps, FoundationStack
 from stacks.guardrails.stack import GuardrailsProps, GuardrailsStack
 from stacks.knowledge.stack import KnowledgeProps, KnowledgeStack
-from stacks.usecase_files import UseCaseFiles
+from stacks.prompts.settings import PromptsSettings
+from stacks.prompts.stack import PromptsProps, PromptsStack
+from stacks.usecase_files import PROMPTS_NEED, UseCaseFiles
 
 StackT = TypeVar("StackT", bound=cdk.Stack)
+KNOWLEDGE_NEEDS = "the Knowledge stack (features.knowledge; -c features.knowledge=false builds without it)"
+AGENT_NEEDS = "the Agent stack (features.agent; -c features.agent=false builds without it)"
+
+
+def check_required_sections(features: Features, usecase: UseCase) -> None:
+    """Raise the `ConfigError` naming the usecase.yaml section a switched-on stack needs and the file lacks.
+
+    Sections only later stages use (`models`, `evaluation`) are optional in usecase.yaml, so a data-only use
+    case can be tried and deployed; app_builder calls this before any stack is built.
+    """
+    if features.data and features.knowledge:
+        usecase.models_for(KNOWLEDGE_NEEDS)
+
+
+def check_agent(features: Features, files: UseCaseFiles) -> None:
+    """Raise the `ConfigError` for what agent.yaml asks of stacks that are off (app_builder calls it before any
+    stack is built): every agent's model defaults to usecase.yaml `models.text`, a `knowledge_base: true` needs the
+    Knowledge stack, an action group the Data stack's published records."""
+    if not features.agent or files.agent is None:
+        return
+    files.usecase.models_for(AGENT_NEEDS)
+    problems = check_agent_sources(
+        files.agent,
+        f"usecases/{files.usecase.id}/{AGENT_FILE}",
+        knowledge=features.data and features.knowledge,
+        data=features.data,
+    )
+    if problems:
+        raise ConfigError.of(problems)
 
 
 class JourneyStage(cdk.Stage):
@@ -50,6 +84,10 @@ class JourneyStage(cdk.Stage):
         self.data = self._data() if features.data else None
         self.knowledge = self._knowledge(self.data) if features.knowledge and self.data is not None else None
         self.guardrails = self._guardrails() if features.guardrails else None
+        prompts = files.prompts  # prompts.yaml is optional: a use case without it has no Prompts stack
+        self.prompts = self._prompts(prompts) if features.prompts and prompts is not None else None
+        agent = files.agent  # agent.yaml is optional: a use case without it has no Agent stack
+        self.agent = self._agent(agent) if features.agent and agent is not None else None
 
     def _add(self, part: str, stack: Callable[..., StackT], description: str, props: object) -> StackT:
         """One stack of this stage: construct id ``part``, named `<prefix>-<stage>-<part>`, described with the
@@ -88,7 +126,7 @@ class JourneyStage(cdk.Stage):
         )
 
     def _knowledge(self, data: DataStack) -> KnowledgeStack:
-        foundation, models = self.foundation, self._files.usecase.models
+        foundation, models = self.foundation, self._files.usecase.models_for(KNOWLEDGE_NEEDS)
         return self._add(
             "Knowledge",
             KnowledgeStack,
@@ -124,5 +162,49 @@ class JourneyStage(cdk.Stage):
                 safety=self._files.safety,
                 custom_models=self._config.features.custom_safety_models,
                 access_logs=foundation.access_logs.bucket,
+            ),
+        )
+
+    def _prompts(self, settings: PromptsSettings) -> PromptsStack:
+        return self._add(
+            "Prompts",
+            PromptsStack,
+            "Bedrock Prompt Management variants and versions",
+            PromptsProps(
+                name_prefix=self.name_prefix,
+                stage=self._policy,
+                key=self.foundation.key,
+                model_id=self._files.usecase.models_for(PROMPTS_NEED).text,
+                settings=settings,
+            ),
+        )
+
+    def _agent(self, settings: AgentSettings) -> AgentStack:
+        foundation, guardrails, data, knowledge = self.foundation, self.guardrails, self.data, self.knowledge
+        assert guardrails is not None  # Features: agent needs guardrails
+        kb = knowledge.knowledge_base if knowledge is not None else None
+        return self._add(
+            "Agent",
+            AgentStack,
+            "Bedrock agents with their tools and tables",
+            AgentProps(
+                name_prefix=self.name_prefix,
+                stage=self._policy,
+                key=foundation.key,
+                alarm_topic=foundation.alarm_topic,
+                settings=settings,
+                model=self._files.usecase.models_for(AGENT_NEEDS).text,
+                guardrail=GuardrailRef(
+                    guardrail_id=guardrails.guardrail_id,
+                    version=guardrails.guardrail_version,
+                    arn=guardrails.guardrail_arn,
+                ),
+                knowledge_base=KnowledgeBaseRef(kb.knowledge_base_id, kb.knowledge_base_arn) if kb else None,
+                curated_bucket=data.curated.bucket if data is not None else None,
+                records_prefix=data.records_prefix if data is not None else "records/",
+                event_bus=data.event_bus if data is not None else None,
+                dataset_published_source=data.event_source if data is not None else "journey.data",
+                dataset_published_detail_type=data.event_detail_type if data is not None else "DatasetPublished",
+                settings_source=f"usecases/{self._files.usecase.id}/{AGENT_FILE}",
             ),
         )

@@ -12,11 +12,15 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from stacks.agent.settings import AgentSettings, load_agent_settings
 from stacks.config import USECASES_DIR, UseCase, load_usecase
 from stacks.data.settings import DataSettings, load_data_settings
 from stacks.guardrails.policy import GuardrailPolicy, load_guardrail_policy
 from stacks.guardrails.safety_settings import SafetyConfig, load_safety_config
 from stacks.knowledge.settings import KnowledgeSettings, load_knowledge_settings
+from stacks.prompts.settings import PROMPTS_FILE, PromptsSettings, load_prompts_settings
+
+PROMPTS_NEED = f"{PROMPTS_FILE} (each prompt runs on models.text)"
 
 
 @dataclass(frozen=True)
@@ -26,14 +30,21 @@ class UseCaseFiles:
     knowledge: KnowledgeSettings
     guardrail_policy: GuardrailPolicy
     safety: SafetyConfig
+    prompts: PromptsSettings | None = None  # prompts.yaml is optional: without it, no Prompts stack
+    agent: AgentSettings | None = None  # agent.yaml is optional: without it, no Agent stack
 
 
 def load_usecase_files(usecase_id: str, root: Path = USECASES_DIR) -> UseCaseFiles:
     usecase = load_usecase(usecase_id, root)
+    prompts = load_prompts_settings(usecase_id, root)
+    if prompts is not None:
+        usecase.models_for(PROMPTS_NEED)
     return UseCaseFiles(
         usecase=usecase,
         data=load_data_settings(usecase, root),
         knowledge=load_knowledge_settings(usecase_id, root),
         guardrail_policy=load_guardrail_policy(usecase_id, root),
         safety=load_safety_config(usecase_id, root),
+        prompts=prompts,
+        agent=load_agent_settings(usecase_id, root),
     )

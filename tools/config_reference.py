@@ -2,10 +2,11 @@
 
 `python -m tools.config_reference` rewrites the block between the markers of each page: README.md (cdk.json
 context and usecase.yaml), the page of each stage for its use-case file (docs/data.md: data.yaml,
-docs/knowledge.md: knowledge.yaml, docs/security.md: guardrail.yaml and safety.yaml) and docs/limits.md (the
-deploy-time limits checked at synth and the longest value of each token); `--check` exits non-zero when a page
-is stale (the test suite runs the same comparison). `USECASE_FILES` names the model of every file of a use
-case: a test fails when `UseCaseFiles` gains one that no page renders.
+docs/knowledge.md: knowledge.yaml, docs/security.md: guardrail.yaml and safety.yaml, docs/prompts.md: prompts.yaml,
+docs/agent.md: agent.yaml) and docs/limits.md (the deploy-time limits checked at synth and the longest value of
+each token); `--check` exits non-zero when a page is stale (the test suite runs the same comparison).
+`USECASE_FILES` names the model of every file of a use case: a test fails when `UseCaseFiles` gains one
+that no page renders.
 """
 
 from __future__ import annotations
@@ -22,12 +23,14 @@ from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
+from stacks.agent.settings import AgentSettings
 from stacks.config import PATTERN_WORDS, KitConfig, Stage, UseCase
 from stacks.data.settings import DataSettings
 from stacks.guardrails.policy import GuardrailPolicy
 from stacks.guardrails.safety_settings import SafetyConfig
 from stacks.knowledge.settings import KnowledgeSettings
 from stacks.limits import rules_table, tokens_table
+from stacks.prompts.settings import PromptsSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -112,7 +115,9 @@ def model_table(model: type[BaseModel], prefix: str = "") -> list[str]:
     for name, field in model.model_fields.items():
         key = f"{prefix}{name}"
         rows.append(_row(f"`{key}`", _cells(field)))
-        container = typing.get_origin(field.annotation)
+        optional = [a for a in typing.get_args(field.annotation) if a is not type(None)]
+        is_optional = typing.get_origin(field.annotation) in (typing.Union, types.UnionType) and len(optional) == 1
+        container = typing.get_origin(optional[0] if is_optional else field.annotation)  # list[X] | None: a list
         if container is dict:
             placeholder = "<stage>" if typing.get_args(field.annotation)[0] == Stage else "<name>"
             sub_prefix = f"{key}.{placeholder}."
@@ -190,6 +195,8 @@ STAGE_FILES: dict[type[BaseModel], tuple[Path, str]] = {
     KnowledgeSettings: (ROOT / "docs" / "knowledge.md", "knowledge"),
     GuardrailPolicy: (ROOT / "docs" / "security.md", "guardrail"),
     SafetyConfig: (ROOT / "docs" / "security.md", "safety"),
+    PromptsSettings: (ROOT / "docs" / "prompts.md", "prompts"),
+    AgentSettings: (ROOT / "docs" / "agent.md", "agent"),
 }
 RENDERED_MODELS: frozenset[type[BaseModel]] = frozenset({KitConfig, UseCase, *STAGE_FILES})
 

@@ -23,6 +23,13 @@ the spot (PyPI must be reachable then, as it is for ``make``), so ``npx cdk synt
 clean clone too. No code path can fall back to Docker: the asset is a plain directory.
 
 Lambda extracts each layer into /opt, and /opt/python is on the runtime's ``sys.path``.
+
+A second layer, `evaluation_layer`, holds the reference metric libraries of lambdas/common/evaluation/
+(sacrebleu, rouge-score, jiwer and what they import, from ``requirements-evaluation.txt``): about 80 MB unzipped,
+numpy most of it, past the 50 MB budget of this one, so only functions that score model output get it. It is
+built the same way into its own cache folder, with one more ``--platform manylinux_2_28_aarch64`` (numpy >= 2.3
+and rapidfuzz publish aarch64 wheels for glibc 2.28 only; the python3.13 runtime, Amazon Linux 2023, has 2.34),
+and finds rouge-score's wheel in vendor/wheels/ (PyPI has its sdist only; see requirements-evaluation.txt).
 """
 
 from __future__ import annotations
@@ -34,6 +41,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_lambda as lambda_
@@ -42,6 +50,11 @@ from constructs import Construct
 ROOT = Path(__file__).resolve().parents[2]
 REQUIREMENTS = ROOT / "requirements-lambda.txt"
 BUILD_ROOT = ROOT / ".build" / "lambda-deps"
+# The evaluation layer: its own pins, its own cache folder (a build removes the folders of other pins in its root).
+EVALUATION_REQUIREMENTS = ROOT / "requirements-evaluation.txt"
+EVALUATION_BUILD_ROOT = ROOT / ".build" / "lambda-deps-evaluation"
+EVALUATION_PLATFORMS = ("manylinux_2_28_aarch64",)
+EVALUATION_CONSTRUCT_ID = "EvaluationLayer"
 # The runtime and architecture of every KitFunction, and pip's names for them.
 RUNTIME = lambda_.Runtime.PYTHON_3_13
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -69,21 +82,31 @@ class DependencyBuildError(RuntimeError):
     """pip could not build the layer (a pin without an aarch64/3.13 wheel, a wrong hash, no PyPI)."""
 
 
-def build_key(requirements: bytes) -> str:
+def install_args(extra_platforms: tuple[str, ...] = ()) -> tuple[str, ...]:
+    """pip's flags: `PIP_INSTALL_ARGS`, with a ``--platform`` more for each of ``extra_platforms``."""
+    extra = tuple(flag for platform in extra_platforms for flag in ("--platform", platform))
+    return (*PIP_INSTALL_ARGS[:2], *extra, *PIP_INSTALL_ARGS[2:])
+
+
+def build_key(requirements: bytes, extra_platforms: tuple[str, ...] = ()) -> str:
     """The identity of a build: the pins and every flag that shapes the output (hex sha256)."""
     digest = hashlib.sha256()
-    digest.update(json.dumps([BUILD_FORMAT, *PIP_INSTALL_ARGS]).encode())
+    digest.update(json.dumps([BUILD_FORMAT, *install_args(extra_platforms)]).encode())
     digest.update(b"\0")
     digest.update(requirements)
     return digest.hexdigest()
 
 
-def layer_folder(requirements: Path = REQUIREMENTS, build_root: Path = BUILD_ROOT) -> Path:
+def layer_folder(
+    requirements: Path = REQUIREMENTS, build_root: Path = BUILD_ROOT, extra_platforms: tuple[str, ...] = ()
+) -> Path:
     """Where the build of ``requirements`` lives (whether or not it exists yet)."""
-    return build_root / build_key(requirements.read_bytes())[:16]
+    return build_root / build_key(requirements.read_bytes(), extra_platforms)[:16]
 
 
-def build_dependencies(requirements: Path = REQUIREMENTS, build_root: Path = BUILD_ROOT) -> Path:
+def build_dependencies(
+    requirements: Path = REQUIREMENTS, build_root: Path = BUILD_ROOT, extra_platforms: tuple[str, ...] = ()
+) -> Path:
     """The layer folder of ``requirements`` (its ``python/`` holds the packages), running pip only if missing.
 
     A build goes into a temporary sibling and is renamed into place when complete, so a folder that exists is
@@ -92,7 +115,7 @@ def build_dependencies(requirements: Path = REQUIREMENTS, build_root: Path = BUI
     """
     if not requirements.is_file():
         raise DependencyBuildError(f"{requirements}: no such requirements file for the dependency layer")
-    folder = layer_folder(requirements, build_root)
+    folder = layer_folder(requirements, build_root, extra_platforms)
     if (folder / LAYER_PYTHON_DIR).is_dir():
         return folder
     build_root.mkdir(parents=True, exist_ok=True)
@@ -100,7 +123,7 @@ def build_dependencies(requirements: Path = REQUIREMENTS, build_root: Path = BUI
     try:
         target = staging / LAYER_PYTHON_DIR
         target.mkdir()
-        command = [sys.executable, "-m", "pip", "install", "--quiet", *PIP_INSTALL_ARGS]
+        command = [sys.executable, "-m", "pip", "install", "--quiet", *install_args(extra_platforms)]
         command += ["--requirement", str(requirements), "--target", str(target)]
         result = subprocess.run(command, capture_output=True, text=True, check=False)  # noqa: S603 - fixed argv
         if result.returncode != 0:
@@ -137,10 +160,11 @@ class DependencyLayer(Construct):
         *,
         requirements: Path = REQUIREMENTS,
         build_root: Path = BUILD_ROOT,
+        extra_platforms: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
-        self.folder = build_dependencies(requirements, build_root)
-        key = build_key(requirements.read_bytes())
+        self.folder = build_dependencies(requirements, build_root, extra_platforms)
+        key = build_key(requirements.read_bytes(), extra_platforms)
         self.layer = lambda_.LayerVersion(
             self,
             "Layer",
@@ -151,24 +175,44 @@ class DependencyLayer(Construct):
         )
 
 
-def dependency_layer(scope: Construct) -> lambda_.ILayerVersion:
-    """The dependency layer of ``scope``'s stack, created on first use and shared by its functions."""
+def _shared_layer(scope: Construct, construct_id: str, **build: Any) -> lambda_.ILayerVersion:
     stack = cdk.Stack.of(scope)
-    existing = stack.node.try_find_child(CONSTRUCT_ID)
+    existing = stack.node.try_find_child(construct_id)
     if existing is None:
-        existing = DependencyLayer(stack, CONSTRUCT_ID)
+        existing = DependencyLayer(stack, construct_id, **build)
     if not isinstance(existing, DependencyLayer):
-        raise TypeError(f"{stack.node.path}/{CONSTRUCT_ID} is a {type(existing).__name__}, not a DependencyLayer")
+        raise TypeError(f"{stack.node.path}/{construct_id} is a {type(existing).__name__}, not a DependencyLayer")
     return existing.layer
 
 
+def dependency_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """The dependency layer of ``scope``'s stack, created on first use and shared by its functions."""
+    return _shared_layer(scope, CONSTRUCT_ID)
+
+
+def evaluation_layer(scope: Construct) -> lambda_.ILayerVersion:
+    """The evaluation layer of ``scope``'s stack (sacrebleu, rouge-score, jiwer), for functions that import
+    lambdas/common/evaluation/text_metrics; created on first use and shared by them."""
+    return _shared_layer(
+        scope,
+        EVALUATION_CONSTRUCT_ID,
+        requirements=EVALUATION_REQUIREMENTS,
+        build_root=EVALUATION_BUILD_ROOT,
+        extra_platforms=EVALUATION_PLATFORMS,
+    )
+
+
 def main() -> None:
-    """`make layer`: build the layer folder (no-op when the pins' build exists) and print where it is."""
+    """`make layer`: build both layer folders (no-op when the pins' build exists) and print where they are."""
     try:
-        folder = build_dependencies()
+        folders = [
+            build_dependencies(),
+            build_dependencies(EVALUATION_REQUIREMENTS, EVALUATION_BUILD_ROOT, EVALUATION_PLATFORMS),
+        ]
     except DependencyBuildError as error:
         sys.exit(str(error))
-    print(folder.relative_to(ROOT))
+    for folder in folders:
+        print(folder.relative_to(ROOT))
 
 
 if __name__ == "__main__":

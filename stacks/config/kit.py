@@ -48,6 +48,16 @@ class Features(StrictModel):
     data: bool = Field(True, description="Data stack: evaluation pipeline with PII redaction and bias profile.")
     knowledge: bool = Field(True, description="Knowledge stack: Bedrock knowledge base on the curated data.")
     guardrails: bool = Field(True, description="Guardrails stack: Bedrock guardrail from guardrail.yaml.")
+    agent: bool = Field(
+        True,
+        description="Agent stack: the Bedrock agents of agent.yaml, their tools and tables (built when the use case "
+        "has an agent.yaml; every agent applies the guardrail).",
+    )
+    prompts: bool = Field(
+        True,
+        description="Prompts stack: Bedrock Prompt Management variants and versions from prompts.yaml (built only "
+        "for a use case that has the file).",
+    )
     custom_safety_models: bool = Field(
         False,
         description="Comprehend custom toxicity classifier and entity recognizer with endpoints "
@@ -60,6 +70,8 @@ class Features(StrictModel):
             raise ValueError("custom_safety_models needs guardrails")
         if self.knowledge and not self.data:
             raise ValueError("knowledge needs data (it indexes the curated bucket)")
+        if self.agent and not self.guardrails:
+            raise ValueError("agent needs guardrails (every agent applies the use case's guardrail)")
         return self
 
 

@@ -11,14 +11,25 @@ from __future__ import annotations
 
 import importlib.metadata
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
 
-from stacks.common.dependency_layer import LAYER_PYTHON_DIR
+from stacks.common.dependency_layer import (
+    EVALUATION_BUILD_ROOT,
+    EVALUATION_PLATFORMS,
+    EVALUATION_REQUIREMENTS,
+    LAYER_PYTHON_DIR,
+    ROOT,
+    build_dependencies,
+)
 from stacks.common.powertools import LAYER_NAME, POWERTOOLS_VERSION, powertools_parameter_name
 from tests.lambdas.import_closure import (
+    LAMBDA_MARKERS,
     POWERTOOLS_DIRECT,
     POWERTOOLS_DISTRIBUTION,
     POWERTOOLS_LAYER,
@@ -33,11 +44,20 @@ from tests.lambdas.import_closure import (
     powertools_sources,
     requirements_on_lambda,
     runtime_sources,
+    top_levels,
     walk,
 )
 
+LAMBDAS = ROOT / "lambdas"
 # Handlers the kit deploys today: the test must not pass by finding no function.
-KNOWN_HANDLERS = {"pipeline.validate.handler", "pipeline.redact.handler", "knowledge.sync.handler"}
+KNOWN_HANDLERS = {
+    "pipeline.validate.handler",
+    "pipeline.redact.handler",
+    "pipeline.split.handler",
+    "knowledge.sync.handler",
+    "agent.retention_analyst.handler",
+    "agent.loader.handler",
+}
 
 
 class Assembly:
@@ -106,13 +126,20 @@ def test_every_import_of_every_deployed_handler_resolves(assembly):
     assert not problems, "\n".join(problems)
 
 
-def _every_module(asset: Source) -> list[tuple[str, str]]:
+# Modules that run only with the evaluation layer (sacrebleu, rouge-score, jiwer): walked with it, below.
+EVALUATION_PACKAGE = "common.evaluation"
+
+
+def _every_module(asset: Source, *, evaluation: bool = False) -> list[tuple[str, str]]:
+    """Every module of the asset outside `EVALUATION_PACKAGE`, or (``evaluation``) every module inside it."""
     assert asset.root is not None
     entries = []
     for path in sorted(asset.root.rglob("*.py")):
         parts = path.relative_to(asset.root).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        entries.append((name, f"{path.relative_to(asset.root)} (every module of the asset)"))
+        inside = name == EVALUATION_PACKAGE or name.startswith(f"{EVALUATION_PACKAGE}.")
+        if inside == evaluation:
+            entries.append((name, f"{path.relative_to(asset.root)} (every module of the asset)"))
     return entries
 
 
@@ -131,22 +158,26 @@ def test_every_module_of_the_code_asset_resolves_and_the_dependency_layer_is_wha
 ):
     """Not only today's handlers: any module of lambdas/ (the safety library, for one) may be a handler's
     tomorrow. confusable_homoglyphs, which common.safety.validation imports, comes from the dependency layer;
-    without that layer the same walk names the importer."""
+    without that layer the same walk names the importer. (common.evaluation runs with the evaluation layer:
+    `test_the_evaluation_library_resolves_with_the_evaluation_layer`.)"""
     asset, layer = kit_sources[0], kit_sources[1]
     assert layer.label.startswith("the layer DependencyLayer")
     closure = walk(_every_module(asset), kit_sources)
     assert not closure.problems, _report(closure)
     assert closure.modules["confusable_homoglyphs"].source is layer
     assert closure.modules["confusable_homoglyphs.confusables"].source is layer
+    assert closure.modules["charset_normalizer"].source is layer  # validate's `encoding: auto`
     # Every package of the layer is imported by some module of the asset: the layer carries no dead weight.
     unused = layer.top_levels - {name.partition(".")[0] for name in closure.from_source(layer)}
     assert not unused, f"no module of the asset imports {sorted(unused)}: drop them from requirements-lambda.txt"
 
     without_layer = walk(_every_module(asset), [source for source in kit_sources if source is not layer])
     assert without_layer.problems
-    assert {p.module.partition(".")[0] for p in without_layer.problems} == {"confusable_homoglyphs"}
+    missing = {p.module.partition(".")[0] for p in without_layer.problems}
+    assert missing == {"confusable_homoglyphs", "charset_normalizer"}
     importers = {p.importer.partition(":")[0] for p in without_layer.problems}
     assert "common.safety.validation" in importers or any(i.startswith("common.safety.") for i in importers)
+    assert "pipeline.validation" in importers
 
 
 @pytest.mark.synth
@@ -185,6 +216,64 @@ def test_the_powertools_table_is_the_all_extra_of_the_pinned_release():
         checked += 1
         assert needs <= known, f"{distribution} needs {needs - known}, which the table does not list"
     assert checked >= 5  # pydantic, pydantic-core, aws-xray-sdk, wrapt, typing-extensions at least
+
+
+def evaluation_sources() -> tuple[Source, list[Source]]:
+    """The evaluation layer as built, and what a function that scores output imports from: lambdas/ (the code
+    asset), the dependency layer, the evaluation layer, Powertools, the runtime.
+
+    The evaluation layer is a published unit, like the Powertools layer: a name imported from it must exist in
+    it, but its own modules are not walked. nltk, numpy and joblib import optional extras inside functions
+    (matplotlib, sklearn, pytest, Windows modules...) that a static walk cannot tell from requirements; their
+    declared requirements are proven instead (`test_every_requirement_of_the_evaluation_layer_is_in_it`)."""
+    layer = build_dependencies(EVALUATION_REQUIREMENTS, EVALUATION_BUILD_ROOT, EVALUATION_PLATFORMS) / LAYER_PYTHON_DIR
+    evaluation = Source("the evaluation layer", top_levels(layer), layer)
+    dependencies = code_source(build_dependencies() / LAYER_PYTHON_DIR, "the dependency layer")
+    asset = code_source(LAMBDAS, "the code asset")
+    return evaluation, [asset, dependencies, evaluation, *powertools_sources(), *runtime_sources()]
+
+
+def test_the_evaluation_library_resolves_with_the_evaluation_layer():
+    evaluation, sources = evaluation_sources()
+    entries = _every_module(sources[0], evaluation=True)
+    assert {name for name, _ in entries} >= {f"{EVALUATION_PACKAGE}.{m}" for m in ("text_metrics", "cost")}
+    closure = walk(entries, sources)
+    assert not closure.problems, _report(closure)
+    assert {"sacrebleu", "rouge_score", "rouge_score.rouge_scorer", "jiwer"} <= closure.from_source(evaluation)
+    without = walk(entries, [source for source in sources if source is not evaluation])
+    assert {(p.importer.partition(":")[0], p.module) for p in without.problems} == {
+        (f"{EVALUATION_PACKAGE}.text_metrics", "sacrebleu"),
+        (f"{EVALUATION_PACKAGE}.text_metrics", "jiwer"),
+        (f"{EVALUATION_PACKAGE}.text_metrics", "rouge_score"),
+    }
+
+
+def _metadata(dist_info: Path) -> tuple[str, list[str]]:
+    text = (dist_info / "METADATA").read_text(encoding="utf-8")
+    name = re.search(r"^Name: (.+)$", text, re.M)
+    assert name
+    return canonicalize_name(name[1].strip()), re.findall(r"^Requires-Dist: (.+)$", text, re.M)
+
+
+def test_every_requirement_of_the_evaluation_layer_is_in_it():
+    """Installed with --no-deps: each wheel's own requirements (those that apply on python3.13 / Linux / aarch64)
+    must be in the layer too, read from the layer's metadata, not this machine's."""
+    evaluation, _ = evaluation_sources()
+    assert evaluation.root is not None
+    requires = dict(_metadata(d) for d in evaluation.root.glob("*.dist-info"))
+    assert {"sacrebleu", "rouge-score", "jiwer"} <= set(requires)
+    missing = {}
+    needed_by_something = {"sacrebleu", "rouge-score", "jiwer"}
+    for name, lines in requires.items():
+        for line in lines:
+            requirement = Requirement(line)
+            if requirement.marker is None or requirement.marker.evaluate({**LAMBDA_MARKERS, "extra": ""}):
+                needed = canonicalize_name(requirement.name)
+                needed_by_something.add(needed)
+                if needed not in requires:
+                    missing[name] = needed
+    assert not missing, f"required but not in requirements-evaluation.txt: {missing}"
+    assert set(requires) == needed_by_something, "the layer carries packages nothing needs"
 
 
 # ---------------------------------------------------------------------------------- the walk itself can fail

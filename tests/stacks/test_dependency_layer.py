@@ -3,8 +3,11 @@ per stack for python3.13 on arm64, within its size budget."""
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import re
 import subprocess
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +18,10 @@ from packaging import tags
 from stacks.common import dependency_layer as module
 from stacks.common.dependency_layer import (
     CONSTRUCT_ID,
+    EVALUATION_BUILD_ROOT,
+    EVALUATION_CONSTRUCT_ID,
+    EVALUATION_PLATFORMS,
+    EVALUATION_REQUIREMENTS,
     LAYER_PYTHON_DIR,
     REQUIREMENTS,
     DependencyBuildError,
@@ -22,10 +29,14 @@ from stacks.common.dependency_layer import (
     build_dependencies,
     build_key,
     dependency_layer,
+    evaluation_layer,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
 BUDGET_BYTES = 50 * 1024 * 1024  # DESIGN.md: dependency layer <= 50 MB unzipped (bench/layer_size.py reports it)
+# The evaluation layer (numpy is 52 MB of it on aarch64) has its own ceiling: with the code, the dependency and the
+# Powertools layers, a function stays far below Lambda's 250 MB for code plus layers.
+EVALUATION_BUDGET_BYTES = 100 * 1024 * 1024
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)==([^\s;\\]+)")
 
 
@@ -39,7 +50,7 @@ def lambda_pins(path: Path = REQUIREMENTS) -> dict[str, tuple[str, list[str]]]:
     pins = {}
     for raw in text.splitlines():
         line = raw.split("#", 1)[0].strip()
-        if not line:
+        if not line or line.startswith("--find-links"):
             continue
         match = _PIN.match(line)
         assert match, f"{path.name}: '{line}' is not pinned with =="
@@ -47,9 +58,10 @@ def lambda_pins(path: Path = REQUIREMENTS) -> dict[str, tuple[str, list[str]]]:
     return pins
 
 
-def test_every_requirement_is_pinned_with_its_wheel_hash_and_tested_at_that_version():
-    pins = lambda_pins()
-    assert "confusable-homoglyphs" in pins
+@pytest.mark.parametrize("requirements", [REQUIREMENTS, EVALUATION_REQUIREMENTS], ids=lambda p: p.name)
+def test_every_requirement_is_pinned_with_its_wheel_hash_and_tested_at_that_version(requirements):
+    pins = lambda_pins(requirements)
+    assert {"confusable-homoglyphs", "sacrebleu"} & set(pins)
     dev = {
         _normalize(m[1]): m[2]
         for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
@@ -71,13 +83,26 @@ def _files(folder: Path) -> dict[str, int]:
     return {p.relative_to(folder).as_posix(): p.stat().st_size for p in folder.rglob("*") if p.is_file()}
 
 
-def test_the_build_holds_exactly_the_pinned_wheels_for_python313_on_arm64(built):
+@pytest.fixture(scope="module")
+def built_evaluation() -> Path:
+    return build_dependencies(EVALUATION_REQUIREMENTS, EVALUATION_BUILD_ROOT, EVALUATION_PLATFORMS)
+
+
+@pytest.mark.parametrize(
+    ("layer", "requirements", "platforms", "budget"),
+    [
+        ("built", REQUIREMENTS, (), BUDGET_BYTES),
+        ("built_evaluation", EVALUATION_REQUIREMENTS, EVALUATION_PLATFORMS, EVALUATION_BUDGET_BYTES),
+    ],
+)
+def test_the_build_holds_exactly_the_pinned_wheels_for_python313_on_arm64(
+    layer, requirements, platforms, budget, request
+):
+    built = request.getfixturevalue(layer)
     packages = built / LAYER_PYTHON_DIR
     installed = {}
-    target = [
-        *tags.cpython_tags((3, 13), platforms=["manylinux2014_aarch64", "manylinux_2_17_aarch64"]),
-        *tags.compatible_tags((3, 13), platforms=["manylinux2014_aarch64", "manylinux_2_17_aarch64"]),
-    ]
+    names = ["manylinux2014_aarch64", "manylinux_2_17_aarch64", *platforms]
+    target = [*tags.cpython_tags((3, 13), platforms=names), *tags.compatible_tags((3, 13), platforms=names)]
     for dist_info in packages.glob("*.dist-info"):
         metadata = (dist_info / "METADATA").read_text()
         name = re.search(r"^Name: (.+)$", metadata, re.M)
@@ -87,11 +112,55 @@ def test_the_build_holds_exactly_the_pinned_wheels_for_python313_on_arm64(built)
         installed[_normalize(name[1].strip())] = version[1].strip()
         wheel_tags = re.findall(r"^Tag: (.+)$", (dist_info / "WHEEL").read_text(), re.M)
         assert any(set(tags.parse_tag(tag)) & set(target) for tag in wheel_tags), (dist_info.name, wheel_tags)
-    assert installed == {name: version for name, (version, _) in lambda_pins().items()}
+    assert installed == {name: version for name, (version, _) in lambda_pins(requirements).items()}
     files = _files(built)
     assert not [f for f in files if f.endswith((".pyc", ".pyo")) or "__pycache__" in f]  # --no-compile
     assert not (packages / "bin").exists()
-    assert 0 < sum(files.values()) <= BUDGET_BYTES
+    assert 0 < sum(files.values()) <= budget
+
+
+def test_the_main_layer_has_no_evaluation_library_and_would_break_its_budget_with_them(built, built_evaluation):
+    """Why the evaluation libraries are a second layer: together the two are past the 50 MB budget."""
+    assert not {"sacrebleu", "numpy", "rouge_score"} & {p.name for p in (built / LAYER_PYTHON_DIR).iterdir()}
+    assert sum(_files(built).values()) + sum(_files(built_evaluation).values()) > BUDGET_BYTES
+
+
+def test_the_vendored_rouge_score_wheel_is_the_sdists_code_the_tests_run():
+    """PyPI has rouge-score's sdist only: the wheel in vendor/wheels/ was built from it. Its modules must be, byte
+    for byte, those installed here from the pinned sdist (requirements-dev.txt), which the tests score with."""
+    pins = lambda_pins(EVALUATION_REQUIREMENTS)
+    version, (digest,) = pins["rouge-score"]
+    (wheel,) = (ROOT / "vendor" / "wheels").glob("rouge_score-*.whl")
+    assert wheel.name == f"rouge_score-{version}-py3-none-any.whl"
+    assert hashlib.sha256(wheel.read_bytes()).hexdigest() == digest
+    assert importlib.metadata.version("rouge-score") == version
+    installed = {
+        str(f): Path(str(f.locate())).read_bytes()
+        for f in importlib.metadata.files("rouge-score") or []
+        if f.suffix == ".py" and f.parts[0] == "rouge_score"
+    }
+    with zipfile.ZipFile(wheel) as archive:
+        vendored = {
+            n: archive.read(n) for n in archive.namelist() if n.startswith("rouge_score/") and n.endswith(".py")
+        }
+    assert vendored
+    assert vendored == installed
+
+
+def test_the_evaluation_layer_is_its_own_layer_version_shared_per_stack():
+    app = cdk.App()
+    stack = cdk.Stack(app, "S")
+    first = evaluation_layer(stack)
+    assert evaluation_layer(stack) is first
+    assert dependency_layer(stack) is not first
+    template = app.synth().get_stack_by_name("S").template
+    layers = {logical_id: r["Properties"] for logical_id, r in template["Resources"].items()}
+    assert len(layers) == 2
+    (evaluation,) = [props for logical_id, props in layers.items() if logical_id.startswith(EVALUATION_CONSTRUCT_ID)]
+    assert evaluation["Description"].startswith(
+        "Third-party packages of the functions from requirements-evaluation.txt"
+    )
+    assert evaluation["CompatibleArchitectures"] == ["arm64"]
 
 
 @pytest.mark.synth
@@ -188,6 +257,20 @@ def test_the_key_covers_the_pins_and_the_flags(monkeypatch):
     assert build_key(b"pkg==1.1\n") != key
     monkeypatch.setattr(module, "PIP_INSTALL_ARGS", (*module.PIP_INSTALL_ARGS[:1], "manylinux2014_x86_64"))
     assert build_key(pins) != key
+
+
+def test_an_extra_platform_is_a_flag_and_a_different_key(tmp_path, monkeypatch):
+    requirements, root = tmp_path / "requirements-evaluation.txt", tmp_path / "build"
+    requirements.write_text("pkg==1.0 --hash=sha256:" + "0" * 64 + "\n")
+    pip = FakePip()
+    monkeypatch.setattr(subprocess, "run", pip)
+    folder = build_dependencies(requirements, root, ("manylinux_2_28_aarch64",))
+    assert folder.name == build_key(requirements.read_bytes(), ("manylinux_2_28_aarch64",))[:16]
+    assert build_key(requirements.read_bytes(), ("manylinux_2_28_aarch64",)) != build_key(requirements.read_bytes())
+    assert " ".join(pip.calls[0]).count("--platform ") == 2
+    assert "--platform manylinux2014_aarch64 --platform manylinux_2_28_aarch64 --python-version 3.13" in " ".join(
+        pip.calls[0]
+    )
 
 
 def test_a_failed_build_says_what_pip_said_and_leaves_nothing(tmp_path, monkeypatch):

@@ -25,7 +25,7 @@ from tools.stack_selection import main as selection_main
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = "journey-customer-retention"  # <project>-<usecase> of cdk.json's defaults
 DEV, PROD = f"{PREFIX}-dev", f"{PREFIX}-prod"
-PARTS = ["Foundation", "Data", "Knowledge", "Guardrails"]
+PARTS = ["Foundation", "Data", "Knowledge", "Guardrails", "Prompts", "Agent"]
 
 
 def cdk_ls(assembly: Path, *patterns: str) -> list[str]:
@@ -234,6 +234,9 @@ UNIQUE_NAMES = {
     ("AWS::CloudTrail::Trail", "TrailName"),
     ("AWS::Bedrock::KnowledgeBase", "Name"),
     ("AWS::Bedrock::Guardrail", "Name"),
+    ("AWS::Bedrock::Agent", "AgentName"),
+    ("AWS::Bedrock::Prompt", "Name"),
+    ("AWS::SSM::Parameter", "Name"),
     ("AWS::Logs::LogGroup", "LogGroupName"),
     ("AWS::SNS::Topic", "TopicName"),
     ("AWS::SQS::Queue", "QueueName"),
@@ -243,6 +246,7 @@ UNIQUE_NAMES = {
 SCOPED_NAMES = {
     ("AWS::S3Vectors::Index", "IndexName"),  # inside its vector bucket
     ("AWS::Bedrock::DataSource", "Name"),  # inside its knowledge base
+    ("AWS::Bedrock::AgentAlias", "AgentAliasName"),  # inside its agent
     ("AWS::SNS::Topic", "DisplayName"),  # a label on notifications, not an identifier
     ("AWS::IAM::Policy", "PolicyName"),  # inline in its role
     ("AWS::CloudWatch::Alarm", "MetricName"),  # names the metric an alarm watches
@@ -276,9 +280,13 @@ def test_two_use_cases_share_no_stack_name_or_physical_name(synth: Synth, pinned
 
 
 def test_the_prefix_setting_renames_every_stack(tmp_path):
-    renamed = synthesize(tmp_path / "out", prefix="team-a", **{"features.data": False, "features.knowledge": False})
-    assert sorted(renamed.templates) == ["team-a-dev-Foundation", "team-a-dev-Guardrails"]
-    assert stages(tmp_path / "out") == {"team-a-dev": ["Foundation", "Guardrails"]}
+    renamed = synthesize(
+        tmp_path / "out",
+        prefix="team-a",
+        **{"features.data": False, "features.knowledge": False, "features.agent": False},
+    )
+    assert sorted(renamed.templates) == ["team-a-dev-Foundation", "team-a-dev-Guardrails", "team-a-dev-Prompts"]
+    assert stages(tmp_path / "out") == {"team-a-dev": ["Foundation", "Guardrails", "Prompts"]}
 
 
 # -------------------------------------------------------------------------------- without credentials

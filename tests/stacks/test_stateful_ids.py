@@ -1,7 +1,7 @@
 """Stateful resources keep their logical ids.
 
 Prod retains data (`RemovalPolicy.RETAIN`): CloudFormation replaces a resource whose logical id changes, so a
-renamed bucket, table, secret, key, log group, trail, queue, vector store, knowledge base, guardrail or
+renamed bucket, table, secret, key, log group, trail, queue, vector store, knowledge base, guardrail, agent, prompt or
 Comprehend model is a NEW resource in prod, and the old one is orphaned with its data (or, in dev, deleted).
 A logical id derives from the construct path (scope and id of every construct on the way), so moving code
 between modules is safe only when each stateful construct keeps its scope and id.
@@ -51,6 +51,9 @@ STATEFUL_TYPES = (
     "AWS::CloudTrail::Trail",
     "AWS::SQS::Queue",
     "AWS::Bedrock::Guardrail",
+    "AWS::Bedrock::Agent",  # its session-summary memory, and the agent id callers hold
+    "AWS::Bedrock::AgentAlias",  # the alias id callers invoke
+    "AWS::Bedrock::Prompt",  # retained in prod under a fixed name: a new logical id would collide with the old one
     "AWS::OpenSearchServerless::Collection",
     "AWS::Comprehend::",
 )
@@ -144,6 +147,7 @@ def test_the_snapshot_covers_every_stateful_kind_the_kit_creates(snapshot):
     assert any("Recognizer" in i for i in guardrails)
     assert set(knowledge) != set(shipped_knowledge)  # OpenSearch's collection instead of S3 Vectors
     assert set(every) == set(snapshot[SHIPPED]) == {"dev", "prod"}
+    assert all(stage["Prompts"] for stage in snapshot[SHIPPED].values())  # prompts.yaml's prompts are covered
 
 
 def main() -> int:
