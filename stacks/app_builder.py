@@ -13,7 +13,7 @@ from stacks.common.cdk_context import CDK_JSON, load_cdk_json_context
 from stacks.common.nag import add_nag_packs
 from stacks.config import USECASES_DIR, ConfigError, KitConfig, display_path, kit_config_from_context
 from stacks.config.model_catalogue import TEXT_FIELD, check_models, load_catalogue
-from stacks.stage import JourneyStage, check_agent, check_required_sections
+from stacks.stage import JourneyStage, check_agent, check_api, check_required_sections
 from stacks.usecase_files import UseCaseFiles, load_usecase_files
 
 
@@ -40,6 +40,7 @@ def validate_usecase(config: KitConfig, root: Path = USECASES_DIR) -> tuple[UseC
     files = load_usecase_files(config.usecase, root)
     check_required_sections(config.features, files.usecase)
     check_agent(config.features, files)
+    check_api(config.features, files)
     models = files.usecase.models
     if models is None:  # no stack that calls a model is switched on
         return files, []

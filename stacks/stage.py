@@ -15,6 +15,9 @@ from constructs import Construct
 from stacks.agent.agents import GuardrailRef, KnowledgeBaseRef
 from stacks.agent.settings import AGENT_FILE, AgentSettings
 from stacks.agent.stack import AgentProps, AgentStack, check_agent_sources
+from stacks.api.access import AgentAccess, KnowledgeBaseAccess
+from stacks.api.settings import API_FILE
+from stacks.api.stack import ApiProps, ApiStack, FinetuneExportTarget, api_problems
 from stacks.common.powertools import PowertoolsLayerSource
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import ConfigError, Environment, Features, KitConfig, Stage, UseCase
@@ -29,6 +32,7 @@ from stacks.usecase_files import PROMPTS_NEED, UseCaseFiles
 StackT = TypeVar("StackT", bound=cdk.Stack)
 KNOWLEDGE_NEEDS = "the Knowledge stack (features.knowledge; -c features.knowledge=false builds without it)"
 AGENT_NEEDS = "the Agent stack (features.agent; -c features.agent=false builds without it)"
+API_NEEDS = "the Api stack (features.api; -c features.api=false builds without it)"
 
 
 def check_required_sections(features: Features, usecase: UseCase) -> None:
@@ -53,6 +57,26 @@ def check_agent(features: Features, files: UseCaseFiles) -> None:
         f"usecases/{files.usecase.id}/{AGENT_FILE}",
         knowledge=features.data and features.knowledge,
         data=features.data,
+    )
+    if problems:
+        raise ConfigError.of(problems)
+
+
+def check_api(features: Features, files: UseCaseFiles) -> None:
+    """Raise the `ConfigError` for what the chat API is asked to offer and cannot (app_builder calls it before any
+    stack is built): its model is usecase.yaml `models.text`; rag needs the Knowledge stack, agent the Agent stack,
+    multi-task (and a `default_task`) the Prompts stack."""
+    if not features.api:
+        return
+    files.usecase.models_for(API_NEEDS)
+    prompts = files.prompts if features.prompts else None
+    problems = api_problems(
+        files.usecase.architecture,
+        files.api,
+        f"usecases/{files.usecase.id}/{API_FILE}",
+        knowledge=features.data and features.knowledge,
+        agent=features.agent and files.agent is not None,
+        tasks=tuple(prompts.tasks) if prompts is not None else None,
     )
     if problems:
         raise ConfigError.of(problems)
@@ -88,6 +112,7 @@ class JourneyStage(cdk.Stage):
         self.prompts = self._prompts(prompts) if features.prompts and prompts is not None else None
         agent = files.agent  # agent.yaml is optional: a use case without it has no Agent stack
         self.agent = self._agent(agent) if features.agent and agent is not None else None
+        self.api = self._api() if features.api else None
 
     def _add(self, part: str, stack: Callable[..., StackT], description: str, props: object) -> StackT:
         """One stack of this stage: construct id ``part``, named `<prefix>-<stage>-<part>`, described with the
@@ -206,5 +231,40 @@ class JourneyStage(cdk.Stage):
                 dataset_published_source=data.event_source if data is not None else "journey.data",
                 dataset_published_detail_type=data.event_detail_type if data is not None else "DatasetPublished",
                 settings_source=f"usecases/{self._files.usecase.id}/{AGENT_FILE}",
+            ),
+        )
+
+    def _api(self) -> ApiStack:
+        foundation, guardrails, data = self.foundation, self.guardrails, self.data
+        assert guardrails is not None  # Features: api needs guardrails
+        knowledge: KnowledgeBaseAccess | None = self.knowledge.knowledge_base if self.knowledge is not None else None
+        agent: AgentAccess | None = self.agent.supervisor if self.agent is not None else None
+        return self._add(
+            "Api",
+            ApiStack,
+            "chat API with streaming, Cognito, WAF, quotas and conversation memory",
+            ApiProps(
+                name_prefix=self.name_prefix,
+                stage=self._policy,
+                key=foundation.key,
+                alarm_topic=foundation.alarm_topic,
+                usecase_id=self._files.usecase.id,
+                architecture=self._files.usecase.architecture,
+                model=self._files.usecase.models_for(API_NEEDS).text,
+                guardrail=guardrails,
+                settings=self._files.api,
+                knowledge_base=knowledge,
+                agent=agent,
+                prompts=self.prompts,
+                finetune_export=(
+                    FinetuneExportTarget(
+                        bucket=data.curated.bucket,
+                        salt_secret_arn=data.stores.hash_salt.ref,
+                        pii=self._files.data.contract().pii,
+                    )
+                    if data is not None
+                    else None
+                ),
+                settings_source=f"usecases/{self._files.usecase.id}/{API_FILE}",
             ),
         )

@@ -9,10 +9,11 @@ stacks/config/ is what those packages build on, so it must not import them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from stacks.agent.settings import AgentSettings, load_agent_settings
+from stacks.api.settings import ApiFileSettings, load_api_settings
 from stacks.config import USECASES_DIR, UseCase, load_usecase
 from stacks.data.settings import DataSettings, load_data_settings
 from stacks.guardrails.policy import GuardrailPolicy, load_guardrail_policy
@@ -32,6 +33,7 @@ class UseCaseFiles:
     safety: SafetyConfig
     prompts: PromptsSettings | None = None  # prompts.yaml is optional: without it, no Prompts stack
     agent: AgentSettings | None = None  # agent.yaml is optional: without it, no Agent stack
+    api: ApiFileSettings = field(default_factory=ApiFileSettings)  # api.yaml is optional: without it, the defaults
 
 
 def load_usecase_files(usecase_id: str, root: Path = USECASES_DIR) -> UseCaseFiles:
@@ -47,4 +49,5 @@ def load_usecase_files(usecase_id: str, root: Path = USECASES_DIR) -> UseCaseFil
         safety=load_safety_config(usecase_id, root),
         prompts=prompts,
         agent=load_agent_settings(usecase_id, root),
+        api=load_api_settings(usecase_id, root),
     )

@@ -3,8 +3,9 @@
 `python -m tools.config_reference` rewrites the block between the markers of each page: README.md (cdk.json
 context and usecase.yaml), the page of each stage for its use-case file (docs/data.md: data.yaml,
 docs/knowledge.md: knowledge.yaml, docs/security.md: guardrail.yaml and safety.yaml, docs/prompts.md: prompts.yaml,
-docs/agent.md: agent.yaml) and docs/limits.md (the deploy-time limits checked at synth and the longest value of
-each token); `--check` exits non-zero when a page is stale (the test suite runs the same comparison).
+docs/agent.md: agent.yaml, docs/api.md: api.yaml) and docs/limits.md (the deploy-time limits checked at synth and
+the longest value of each token); `--check` exits non-zero when a page is stale (the test suite runs the same
+comparison).
 `USECASE_FILES` names the model of every file of a use case: a test fails when `UseCaseFiles` gains one
 that no page renders.
 """
@@ -24,6 +25,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from stacks.agent.settings import AgentSettings
+from stacks.api.settings import ApiFileSettings
 from stacks.config import PATTERN_WORDS, KitConfig, Stage, UseCase
 from stacks.data.settings import DataSettings
 from stacks.guardrails.policy import GuardrailPolicy
@@ -197,6 +199,7 @@ STAGE_FILES: dict[type[BaseModel], tuple[Path, str]] = {
     SafetyConfig: (ROOT / "docs" / "security.md", "safety"),
     PromptsSettings: (ROOT / "docs" / "prompts.md", "prompts"),
     AgentSettings: (ROOT / "docs" / "agent.md", "agent"),
+    ApiFileSettings: (ROOT / "docs" / "api.md", "api"),
 }
 RENDERED_MODELS: frozenset[type[BaseModel]] = frozenset({KitConfig, UseCase, *STAGE_FILES})
 

@@ -48,7 +48,7 @@ from agent import errors, store
 from agent.contract import ToolSettings, tool_settings_from_file
 from agent.errors import ToolError
 from agent.ranking import RankingModel, customer_features, describe, rank
-from agent.screening import WITHHELD_METRIC, screen_tool_result, withheld_message
+from agent.screening import TRIMMED_METRIC, WITHHELD_METRIC, Finding, screen_tool_result, withheld_message
 
 logger, tracer = powertools()
 metrics = powertools_metrics()
@@ -202,25 +202,42 @@ def screen_results(resolver: BedrockAgentResolver, next_middleware: Any) -> Resp
     if response.status_code >= 400:
         return response  # our own error bodies: fixed sentences and validated names
     screened = screen_tool_result(response.body)
-    if not screened.withheld:
-        response.body = screened.payload
-        return response
     route = resolver.context.get("_route")
     tool = getattr(route, "operation_id", None) or resolver.current_event.api_path
+    if not screened.withheld:
+        if screened.removed:  # flagged segments cut out of a result that is kept: logged and counted too
+            logger.warning(
+                "tool result trimmed: injected instructions removed",
+                extra={"tool": tool, "removed": [_finding(f) for f in screened.removed]},
+            )
+            with single_metric(
+                name=TRIMMED_METRIC, unit=MetricUnit.Count, value=len(screened.removed), namespace=metrics.namespace
+            ) as metric:
+                metric.add_dimension(name="tool", value=tool)
+        response.body = screened.payload
+        return response
     logger.warning(
         "tool result withheld: injected instructions suspected",
         extra={
             "tool": tool,
             "cause": screened.cause,
-            "findings": [
-                {"path": f.path, "score": f.score, "reasons": list(f.reasons), "length": f.length}
-                for f in screened.findings
-            ],
+            "findings": [_finding(f) for f in screened.findings],
         },
     )
     with single_metric(name=WITHHELD_METRIC, unit=MetricUnit.Count, value=1, namespace=metrics.namespace) as metric:
         metric.add_dimension(name="tool", value=tool)
     return _error(ToolError(errors.RESULT_WITHHELD, withheld_message(screened)))
+
+
+def _finding(finding: Finding) -> dict[str, Any]:
+    """What the log may hold of a flagged string: where, how sure, which rules, the spans; never its text."""
+    return {
+        "path": finding.path,
+        "score": finding.score,
+        "reasons": list(finding.reasons),
+        "length": finding.length,
+        "spans": [list(span) for span in finding.spans],
+    }
 
 
 app.use(middlewares=[screen_results])

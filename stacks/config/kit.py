@@ -58,6 +58,12 @@ class Features(StrictModel):
         description="Prompts stack: Bedrock Prompt Management variants and versions from prompts.yaml (built only "
         "for a use case that has the file).",
     )
+    api: bool = Field(
+        True,
+        description="Api stack: the REST chat API with response streaming, Cognito, WAF, quotas and conversation "
+        "memory (needs guardrails; uses the knowledge base, agent and prompts when they are on; its WAF web ACL bills "
+        "monthly even idle).",
+    )
     custom_safety_models: bool = Field(
         False,
         description="Comprehend custom toxicity classifier and entity recognizer with endpoints "
@@ -72,6 +78,8 @@ class Features(StrictModel):
             raise ValueError("knowledge needs data (it indexes the curated bucket)")
         if self.agent and not self.guardrails:
             raise ValueError("agent needs guardrails (every agent applies the use case's guardrail)")
+        if self.api and not self.guardrails:
+            raise ValueError("api needs guardrails (the chat pipeline applies the use case's guardrail)")
         return self
 
 

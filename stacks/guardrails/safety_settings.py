@@ -18,6 +18,7 @@ from common.safety.policy import (
     GuardrailSettings,
     InjectionSettings,
     InputLimits,
+    PassageSettings,
     PiiSettings,
     SafetySettings,
     ToxicitySettings,
@@ -60,6 +61,20 @@ class Injection(StrictModel):
     """The prompt-injection prefilter (weighted rules and a linear model, run locally)."""
 
     threshold: float = Field(0.5, gt=0, le=1, description="Prefilter score at or above which a prompt is blocked.")
+
+
+class Passages(StrictModel):
+    """Retrieved passages (RAG) and agent tool results: the passage detector, and what a hit costs the passage."""
+
+    threshold: float = Field(
+        0.5, gt=0, le=1, description="Passage detector score at or above which a segment is flagged."
+    )
+    action: Literal["remove", "drop"] = Field(
+        "remove", description="remove: cut the flagged segments out; drop: drop the whole passage."
+    )
+    max_removed_share: float = Field(
+        0.5, gt=0, le=1, description="With remove: drop the passage instead when more than this share would be cut."
+    )
 
 
 class Toxicity(StrictModel):
@@ -169,6 +184,9 @@ class SafetyConfig(StrictModel):
 
     limits: Limits = Field(default_factory=Limits, description="What a user message may be.")
     injection: Injection = Field(default_factory=Injection, description="The prompt-injection prefilter.")
+    passages: Passages = Field(
+        default_factory=Passages, description="Indirect injection: retrieved passages and tool results."
+    )
     toxicity: Toxicity = Field(default_factory=Toxicity, description="Toxicity check of prompts.")
     pii: Pii = Field(default_factory=Pii, description="PII redaction of answers.")
     entities: Entities = Field(default_factory=Entities, description="Denied terms and entity types.")
@@ -239,6 +257,11 @@ class SafetyConfig(StrictModel):
                 confusables=self.limits.confusables,
             ),
             injection=InjectionSettings(threshold=self.injection.threshold),
+            passages=PassageSettings(
+                threshold=self.passages.threshold,
+                action=self.passages.action,
+                max_removed_share=self.passages.max_removed_share,
+            ),
             toxicity=toxicity,
             pii=PiiSettings(
                 enabled=self.pii.enabled,

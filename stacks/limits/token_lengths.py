@@ -140,6 +140,30 @@ RESOLVED: dict[str, Resolved] = {
     "AWS::Bedrock::GuardrailVersion": _named(
         "", 0, "{n:64}|{n:8}", GuardrailArn=arn("bedrock", "guardrail/{n:64}"), Version="{n:8}"
     ),
+    # Ids of agents, aliases and prompts are 10 letters and digits (CloudFormation resource reference patterns);
+    # a prompt version number has at most 5 digits.
+    "AWS::Bedrock::Agent": _named(
+        "", 0, "{n:10}", AgentId="{n:10}", AgentArn=arn("bedrock", "agent/{n:10}"), AgentVersion="{n:5}"
+    ),
+    "AWS::Bedrock::AgentAlias": _named(
+        "",
+        0,
+        "{n:10}|{n:10}",
+        AgentAliasId="{n:10}",
+        AgentAliasArn=arn("bedrock", "agent-alias/{n:10}/{n:10}"),
+        AgentId="{n:10}",
+    ),
+    "AWS::Bedrock::Prompt": _named(
+        "", 0, arn("bedrock", "prompt/{n:10}"), Arn=arn("bedrock", "prompt/{n:10}"), Id="{n:10}"
+    ),
+    "AWS::Bedrock::PromptVersion": _named(
+        "",
+        0,
+        arn("bedrock", "prompt/{n:10}:{n:5}"),
+        Arn=arn("bedrock", "prompt/{n:10}:{n:5}"),
+        PromptId="{n:10}",
+        Version="{n:5}",
+    ),
     "AWS::S3Vectors::VectorBucket": _named(
         "VectorBucketName",
         63,

@@ -17,8 +17,10 @@ top-level packages, and a submodule of ``aws_lambda_powertools`` must exist in t
 here; tests/stacks/test_building_blocks.py keeps the two versions equal). The standard library and the SDK are
 checked by top-level name.
 
-Not imports at run time, so not walked: imports under ``if TYPE_CHECKING:``, and imports inside a ``try`` that
-catches ImportError (the code runs without them). ``importlib.import_module("x")``, ``find_spec("x")`` and
+Not imports at run time, so not walked: imports under ``if TYPE_CHECKING:``, the branch of an
+``if sys.version_info < (3, N)`` (or ``>=``) test that Python 3.13 does not take (anyio imports
+exceptiongroup only before 3.11), and imports inside a ``try`` that catches ImportError (the code runs
+without them). ``importlib.import_module("x")``, ``find_spec("x")`` and
 ``__import__("x")`` with a literal name are imports.
 """
 
@@ -282,6 +284,12 @@ class _Imports(ast.NodeVisitor):
             for statement in node.orelse:
                 self.visit(statement)
             return
+        taken = _version_test(node.test)
+        if taken is not None:
+            self.visit(node.test)
+            for statement in node.body if taken else node.orelse:
+                self.visit(statement)
+            return
         self.generic_visit(node)
 
     def visit_Try(self, node: ast.Try | ast.TryStar) -> None:
@@ -315,6 +323,30 @@ class _Imports(ast.NodeVisitor):
             if isinstance(first, ast.Constant) and isinstance(first.value, str) and not first.value.startswith("."):
                 self.found.append((first.value, (), node.lineno))
         self.generic_visit(node)
+
+
+RUNTIME_VERSION = tuple(int(part) for part in PIP_PYTHON_VERSION.split("."))
+
+
+def _version_test(test: ast.expr) -> bool | None:
+    """Whether ``sys.version_info < (3, N)`` (or >=, >, <=) holds on the functions' Python; None for another test."""
+    if not (isinstance(test, ast.Compare) and len(test.ops) == 1 and isinstance(test.comparators[0], ast.Tuple)):
+        return None
+    left = test.left
+    if not (isinstance(left, ast.Attribute) and left.attr == "version_info"):
+        return None
+    try:
+        bound = tuple(int(ast.literal_eval(item)) for item in test.comparators[0].elts)
+    except (ValueError, TypeError):
+        return None
+    current = RUNTIME_VERSION[: len(bound)]
+    operations = {
+        ast.Lt: current < bound,
+        ast.LtE: current <= bound,
+        ast.Gt: current > bound,
+        ast.GtE: current >= bound,
+    }
+    return operations.get(type(test.ops[0]))
 
 
 def _is_type_checking(test: ast.expr) -> bool:

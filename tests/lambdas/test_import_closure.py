@@ -19,6 +19,8 @@ import pytest
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
+from stacks.api.web_adapter import LAYER_ACCOUNT as ADAPTER_LAYER_ACCOUNT
+from stacks.api.web_adapter import LAYER_NAME as ADAPTER_LAYER_NAME
 from stacks.common.dependency_layer import (
     EVALUATION_BUILD_ROOT,
     EVALUATION_PLATFORMS,
@@ -57,7 +59,15 @@ KNOWN_HANDLERS = {
     "knowledge.sync.handler",
     "agent.retention_analyst.handler",
     "agent.loader.handler",
+    "api/run.sh",
+    "api.finetune_export.handler",
 }
+# Functions run by the Lambda Web Adapter have a start script as their handler: the module:attribute it serves.
+ADAPTER_ENTRIES = {"api/run.sh": "api.server.app"}
+WEB_ADAPTER_LAYER = f":{ADAPTER_LAYER_ACCOUNT}:layer:{ADAPTER_LAYER_NAME}:"
+# What those scripts run besides the entry: `python -m uvicorn` (from the dependency layer), which loads its HTTP
+# protocol by name: h11's, as httptools is not in the layer (uvicorn.protocols.http.auto).
+ADAPTER_SERVER = ("uvicorn", "uvicorn.protocols.http.h11_impl")
 
 
 class Assembly:
@@ -90,6 +100,8 @@ class Assembly:
                     sources.append(code_source(packages, f"the layer {layer['Ref']}"))
             else:
                 text = json.dumps(layer)
+                if WEB_ADAPTER_LAYER in text:  # the Lambda Web Adapter: an extension, no Python packages
+                    continue
                 assert powertools_parameter_name() in text or LAYER_NAME in text, f"unknown layer {text}"
                 powertools = True
         return [*sources, *(powertools_sources() if powertools else []), *runtime_sources()]
@@ -110,9 +122,19 @@ def test_every_import_of_every_deployed_handler_resolves(assembly):
     assert {props["Handler"] for _, _, props in functions} >= KNOWN_HANDLERS
     problems: list[str] = []
     for stack, logical_id, props in functions:
-        module, _, attribute = props["Handler"].rpartition(".")
+        entry = ADAPTER_ENTRIES.get(props["Handler"], props["Handler"])
+        if entry != props["Handler"]:  # the script exists in the asset and runs the entry's app with uvicorn
+            script = assembly.folder(props["Code"]["S3Key"]) / props["Handler"]
+            assert script.stat().st_mode & 0o111, f"{script} is not executable"
+            assert entry.replace(".app", ":app") in script.read_text()
+        module, _, attribute = entry.rpartition(".")
         sources = assembly.sources(stack, props)
-        closure = walk([(module, f"{stack}/{logical_id} (Handler {props['Handler']})")], sources)
+        entries = [(module, f"{stack}/{logical_id} (Handler {props['Handler']})")]
+        if entry != props["Handler"]:
+            entries += [
+                (m, f"{stack}/{logical_id} ({props['Handler']} runs python -m uvicorn)") for m in ADAPTER_SERVER
+            ]
+        closure = walk(entries, sources)
         if closure.problems:
             problems.append(_report(closure))
             continue
@@ -162,7 +184,8 @@ def test_every_module_of_the_code_asset_resolves_and_the_dependency_layer_is_wha
     `test_the_evaluation_library_resolves_with_the_evaluation_layer`.)"""
     asset, layer = kit_sources[0], kit_sources[1]
     assert layer.label.startswith("the layer DependencyLayer")
-    closure = walk(_every_module(asset), kit_sources)
+    server = [(module, "api/run.sh (python -m uvicorn)") for module in ADAPTER_SERVER]
+    closure = walk(_every_module(asset) + server, kit_sources)
     assert not closure.problems, _report(closure)
     assert closure.modules["confusable_homoglyphs"].source is layer
     assert closure.modules["confusable_homoglyphs.confusables"].source is layer
@@ -171,10 +194,10 @@ def test_every_module_of_the_code_asset_resolves_and_the_dependency_layer_is_wha
     unused = layer.top_levels - {name.partition(".")[0] for name in closure.from_source(layer)}
     assert not unused, f"no module of the asset imports {sorted(unused)}: drop them from requirements-lambda.txt"
 
-    without_layer = walk(_every_module(asset), [source for source in kit_sources if source is not layer])
+    without_layer = walk(_every_module(asset) + server, [source for source in kit_sources if source is not layer])
     assert without_layer.problems
     missing = {p.module.partition(".")[0] for p in without_layer.problems}
-    assert missing == {"confusable_homoglyphs", "charset_normalizer"}
+    assert missing == {"confusable_homoglyphs", "charset_normalizer", "starlette", "anyio", "uvicorn"}
     importers = {p.importer.partition(":")[0] for p in without_layer.problems}
     assert "common.safety.validation" in importers or any(i.startswith("common.safety.") for i in importers)
     assert "pipeline.validation" in importers

@@ -25,7 +25,7 @@ from tools.stack_selection import main as selection_main
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = "journey-customer-retention"  # <project>-<usecase> of cdk.json's defaults
 DEV, PROD = f"{PREFIX}-dev", f"{PREFIX}-prod"
-PARTS = ["Foundation", "Data", "Knowledge", "Guardrails", "Prompts", "Agent"]
+PARTS = ["Foundation", "Data", "Knowledge", "Guardrails", "Prompts", "Agent", "Api"]
 
 
 def cdk_ls(assembly: Path, *patterns: str) -> list[str]:
@@ -242,6 +242,9 @@ UNIQUE_NAMES = {
     ("AWS::SQS::Queue", "QueueName"),
     ("AWS::DynamoDB::Table", "TableName"),
     ("AWS::SecretsManager::Secret", "Name"),
+    ("AWS::Cognito::UserPool", "UserPoolName"),
+    ("AWS::WAFv2::WebACL", "Name"),
+    ("AWS::ApiGateway::RestApi", "Name"),
 }
 SCOPED_NAMES = {
     ("AWS::S3Vectors::Index", "IndexName"),  # inside its vector bucket
@@ -251,6 +254,12 @@ SCOPED_NAMES = {
     ("AWS::IAM::Policy", "PolicyName"),  # inline in its role
     ("AWS::CloudWatch::Alarm", "MetricName"),  # names the metric an alarm watches
     ("AWS::Events::Rule", "EventBusName"),  # refers to a bus, does not name the rule
+    ("AWS::Cognito::UserPoolClient", "ClientName"),  # inside its user pool
+    ("AWS::Cognito::UserPoolGroup", "GroupName"),  # inside its user pool
+    ("AWS::ApiGateway::Model", "Name"),  # inside its REST API
+    ("AWS::ApiGateway::Authorizer", "Name"),  # inside its REST API
+    ("AWS::ApiGateway::RequestValidator", "Name"),  # inside its REST API
+    ("AWS::ApiGateway::Stage", "StageName"),  # inside its REST API
 }
 
 
@@ -283,7 +292,7 @@ def test_the_prefix_setting_renames_every_stack(tmp_path):
     renamed = synthesize(
         tmp_path / "out",
         prefix="team-a",
-        **{"features.data": False, "features.knowledge": False, "features.agent": False},
+        **{"features.data": False, "features.knowledge": False, "features.agent": False, "features.api": False},
     )
     assert sorted(renamed.templates) == ["team-a-dev-Foundation", "team-a-dev-Guardrails", "team-a-dev-Prompts"]
     assert stages(tmp_path / "out") == {"team-a-dev": ["Foundation", "Guardrails", "Prompts"]}

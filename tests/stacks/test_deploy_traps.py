@@ -351,7 +351,12 @@ def test_powertools_layer_setting_needs_a_version_with_arn_and_reaches_every_fun
         context=cdk_json_context(
             powertools_layer="arn",
             powertools_layer_version=27,
-            **{"features.knowledge": False, "features.guardrails": False, "features.agent": False},
+            **{
+                "features.knowledge": False,
+                "features.guardrails": False,
+                "features.agent": False,
+                "features.api": False,
+            },
         )
     )
     (stage,) = build_app(app)  # constructs only: no synth, no nag run

@@ -510,7 +510,7 @@ def test_the_checks_catch_stale_commands(stacks):
         make smoketest FORGE=1
         KB=$(aws cloudformation describe-stacks --stack-name journey-customer-retention-dev-Knowledge \\
           --query "Stacks[0].Outputs[?OutputKey=='KnowledgeBaseArn'].OutputValue" --output text)
-        aws cloudformation describe-stacks --stack-name journey-customer-retention-dev-Api
+        aws cloudformation describe-stacks --stack-name journey-customer-retention-dev-Observability
         aws bedrock-agent-runtime retrieve --knowledge-base-id "$KB" --retrieval-query query="x" \\
           --query "RetrievalResults[].content.text"
         aws bedrock-runtime apply-guardrail --guardrail-identifier g --guardrail-version 1 --source PROMPT \\
@@ -532,7 +532,7 @@ def test_the_checks_catch_stale_commands(stacks):
         "make target 'smoketest'",
         "make variable 'FORGE'",
         "has no output 'KnowledgeBaseArn'",
-        "stack 'journey-customer-retention-dev-Api' is not synthesized",
+        "stack 'journey-customer-retention-dev-Observability' is not synthesized",
         "'query' is not a member of KnowledgeBaseQuery",
         "'RetrievalResults' is not a member of RetrieveResponse",
         "'PROMPT' is not one of",

@@ -100,7 +100,7 @@ def test_warnings_are_printed_but_leave_the_use_case_valid(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("features", "expected"),
     [
-        (Features(data=False, knowledge=False, guardrails=False, agent=False), "Foundation"),
+        (Features(data=False, knowledge=False, guardrails=False, agent=False, api=False), "Foundation"),
         (Features(knowledge=False), "Foundation, Data, Guardrails"),
         (Features(custom_safety_models=True), "Foundation, Data, Knowledge, Guardrails, custom models"),
     ],

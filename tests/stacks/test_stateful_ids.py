@@ -56,6 +56,7 @@ STATEFUL_TYPES = (
     "AWS::Bedrock::Prompt",  # retained in prod under a fixed name: a new logical id would collide with the old one
     "AWS::OpenSearchServerless::Collection",
     "AWS::Comprehend::",
+    "AWS::Cognito::UserPool",  # its users and their MFA devices: a new logical id would replace the pool
 )
 
 SHIPPED = "shipped use case"

@@ -9,9 +9,12 @@ in stacks/guardrails/safety_settings.py) plus the deployed guardrail and endpoin
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Literal, TypeVar
+from typing import TYPE_CHECKING, Annotated, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, model_validator
+
+if TYPE_CHECKING:
+    from common.safety.passages import PassagePolicy
 
 ENVIRONMENT_VARIABLE = "SAFETY_SETTINGS"
 
@@ -50,6 +53,27 @@ class InputLimits(_Frozen):
 
 class InjectionSettings(_Frozen):
     threshold: float = Field(0.5, gt=0, le=1, description="Prefilter score at or above which a prompt is blocked.")
+
+
+class PassageSettings(_Frozen):
+    """Retrieved passages and tool results: the passage detector (passage.py) and what happens to a hit."""
+
+    threshold: float = Field(
+        0.5, gt=0, le=1, description="Passage detector score at or above which a segment is flagged."
+    )
+    action: Literal["remove", "drop"] = Field(
+        "remove", description="remove: cut the flagged segments out of the passage; drop: drop the whole passage."
+    )
+    max_removed_share: float = Field(
+        0.5, gt=0, le=1, description="With remove: drop the passage instead when more than this share would be cut."
+    )
+
+    def policy(self) -> PassagePolicy:
+        """The policy `passages.screen_passage` takes (imported here: the stack builds these settings at synth
+        and need not load the detector's weights)."""
+        from common.safety.passages import PassagePolicy  # noqa: PLC0415
+
+        return PassagePolicy(threshold=self.threshold, action=self.action, max_removed_share=self.max_removed_share)
 
 
 class ToxicitySettings(_Frozen):
@@ -104,6 +128,7 @@ class GuardrailSettings(_Frozen):
 class SafetySettings(_Frozen):
     limits: InputLimits = Field(default_factory=InputLimits)
     injection: InjectionSettings = Field(default_factory=InjectionSettings)
+    passages: PassageSettings = Field(default_factory=PassageSettings)
     toxicity: ToxicitySettings = Field(default_factory=ToxicitySettings)
     pii: PiiSettings = Field(default_factory=PiiSettings)
     entities: EntitySettings = Field(default_factory=EntitySettings)

@@ -275,3 +275,44 @@ def test_clean_results_pass_sanitized(world):
     status, answer = call(agent_event("GET", "/customers/{customer_id}/interactions", {"customer_id": "C00034"}))
     assert status == 200
     assert answer["interactions"][0]["details"]["notes"] == "Price { {plan} } agreed"
+
+
+BENIGN_NOTES = (
+    "Customer called about the invoice for March. The broadband line was down for two days after the storm and "
+    "the customer asked whether the outage would be credited. I checked the outage log: the area was affected "
+    "from the 3rd to the 5th. I explained the credit policy and applied the standard two-day credit to the next "
+    "bill. The customer also asked about moving to the premium plan later this year; I sent the plan comparison "
+    "by email and noted the interest on the account. "
+)
+
+
+def test_planted_instructions_in_a_long_result_are_cut_out_logged_and_counted(world, capsys, caplog):
+    """A flagged segment that is a small share of a string is removed; the rest of the result reaches the agent."""
+    caplog.set_level(logging.INFO, logger=retention_analyst.logger.name)
+    notes = BENIGN_NOTES * 2 + PLANTED + " " + BENIGN_NOTES
+    put(
+        world,
+        "interactions",
+        {"customer_id": "C00034", "interaction_id": "2024-07-03#support_contact#T09997", "kind": "support_contact",
+         "ticket_id": "T09997", "topic": "billing", "resolved": True, "notes": notes},
+    )  # fmt: skip
+    status, answer = call(agent_event("GET", "/customers/{customer_id}/interactions", {"customer_id": "C00034"}))
+    assert status == 200
+    kept = answer["interactions"][0]["details"]["notes"]
+    assert "admin mode" not in kept
+    assert "Ignore all previous instructions" not in kept
+    assert "applied the standard two-day credit" in kept
+    output = capsys.readouterr().out
+    counted = [d for d in emitted(output) if "ToolResultTrimmed" in d]
+    assert len(counted) == 1
+    assert counted[0]["tool"] == "list_customer_interactions"
+    (log,) = [r for r in caplog.records if r.getMessage().startswith("tool result trimmed")]
+    (removed,) = log.removed
+    assert removed["path"] == "interactions[0].details.notes"
+    ((begin, end),) = removed["spans"]
+    start = notes.index(PLANTED)
+    assert begin <= start
+    assert end >= start + len(PLANTED)
+    assert end - begin < len(notes) // 2
+    logged = output + " ".join(f"{r.getMessage()} {r.__dict__}" for r in caplog.records)
+    assert "admin mode" not in logged
