@@ -95,6 +95,7 @@ unit: $(DEV_STAMP) $(CLI_STAMP) $(LAYER_STAMP)  ## the test suite only (no lint)
 bench: $(BENCH_STAMP) $(CLI_STAMP) $(LAYER_STAMP)  ## benchmarks; results in bench/results.md
 	$(PY) -m bench.synth_bench
 	$(PY) -m bench.pipeline_bench
+	$(PY) -m bench.ingest_bench
 	$(PY) -m bench.dry_run_bench
 	$(PY) -m bench.safety_bench
 	$(PY) -m bench.prefilter_eval

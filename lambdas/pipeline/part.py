@@ -28,7 +28,7 @@ from pipeline.models import Run
 from pipeline.pii import Detect, Hasher, redact_records
 from pipeline.redact import comprehend_detector
 from pipeline.storage import Storage
-from pipeline.validate import claim_scope, count_missing, cross_object_reason, reject_rows
+from pipeline.validate import claim_records, count_missing, cross_object_reason, reject_rows
 from pipeline.validation import Reject, Valid, ValidationResult, key_text, read_rows, validate_object
 
 logger, tracer = powertools()
@@ -65,12 +65,7 @@ def claim_duplicates(
     place holds, in this object or another, is a duplicate naming it. ``read_raw``: the part's rows as read,
     by position, called only when a duplicate lies within the object (quarantined as read, as validate
     quarantines it)."""
-    claimed = [v for v in result.valid if v.claim is not None]
-    if not claimed:
-        return result
-    taken = claims.claim(
-        claim_scope(item.run.dataset, source), [(v.claim, f"{item.key}#{v.position}") for v in claimed if v.claim]
-    )
+    claimed, taken = claim_records(result, item.key, item.run.dataset, source, claims)
     if not taken:
         return result
     dropped: list[Reject] = []

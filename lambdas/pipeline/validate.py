@@ -122,12 +122,7 @@ def drop_cross_object_duplicates(
     result: ValidationResult, item: Item, source: SourceSpec, claims: Claims
 ) -> ValidationResult:
     """Claim every valid record's key or digest; a claim another object holds makes the record a duplicate."""
-    claimed = [v for v in result.valid if v.claim is not None]
-    if not claimed:
-        return result
-    taken = claims.claim(
-        claim_scope(item.run.dataset, source), [(v.claim, f"{item.key}#{v.position}") for v in claimed if v.claim]
-    )
+    claimed, taken = claim_records(result, item.key, item.run.dataset, source, claims)
     if not taken:
         return result
     kept = [v for v in result.valid if v.claim not in taken]
@@ -143,6 +138,18 @@ def drop_cross_object_duplicates(
         repeated=result.repeated,
         encoding=result.encoding,
     )
+
+
+def claim_records(
+    result: ValidationResult, raw_key: str, dataset: str, source: SourceSpec, claims: Claims
+) -> tuple[list[Valid], dict[str, str | None]]:
+    """Claim each valid record's key or digest for `<raw key>#<position>`: (the records claimed, the claims
+    another place already held with their owners). Shared by validate and the fan-out's parts."""
+    claimed = [v for v in result.valid if v.claim is not None]
+    if not claimed:
+        return claimed, {}
+    owners = [(v.claim, f"{raw_key}#{v.position}") for v in claimed if v.claim]
+    return claimed, claims.claim(claim_scope(dataset, source), owners)
 
 
 def cross_object_reason(valid: Valid, owner: str | None, source: SourceSpec) -> str:
