@@ -257,10 +257,10 @@ def test_a_stack_that_needs_models_names_the_missing_section(tmp_path):
     assert row.error.field == "models"
 
 
-def test_without_the_knowledge_stack_a_data_only_use_case_is_valid(tmp_path):
+def test_without_the_knowledge_and_api_stacks_a_data_only_use_case_is_valid(tmp_path):
     """The check synth makes before building any stack (a full synth of Foundation and Data costs 20 s here;
     the Data stack reads nothing from usecase.yaml's models)."""
     root = data_only(tmp_path / "usecases")
-    config = kit_config_from_context(cdk_json_context(**{"features": {"knowledge": False}}))
+    config = kit_config_from_context(cdk_json_context(**{"features": {"knowledge": False, "api": False}}))
     files, warnings = validate_usecase(config, root)
     assert (files.usecase.models, files.usecase.evaluation, warnings) == (None, None, [])

@@ -395,9 +395,10 @@ def test_the_stage_builds_prompts_only_with_the_file_and_the_feature(tmp_path, f
         )
 
     assert stage({}, files).prompts is not None
-    assert stage({"features.prompts": False}, files).prompts is None
+    # The Api stack offers the multi-task architecture, which needs the prompts: it is switched off with them.
+    assert stage({"features.prompts": False, "features.api": False}, files).prompts is None
     without = UseCaseFiles(**{**files.__dict__, "prompts": None})
-    assert stage({}, without).prompts is None
+    assert stage({"features.api": False}, without).prompts is None
 
 
 # --------------------------------------------------------------------------------------------- forking
