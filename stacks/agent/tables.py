@@ -11,25 +11,13 @@ synth into the settings layer) can name them; a table whose key schema changes m
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from agent.contract import CUSTOMERS_KEY, IDEMPOTENCY_KEY, IDEMPOTENCY_TTL_ATTRIBUTE, INTERACTIONS_KEY, OFFERS_KEY
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.common.nag import acknowledge_all, each_pack
+from stacks.common.kit_table import TableSpec, kit_table
 from stacks.common.stage_policy import StagePolicy
-
-
-@dataclass(frozen=True)
-class TableSpec:
-    construct_id: str
-    suffix: str
-    key: tuple[str, str | None]  # (partition key, sort key or None): lambdas/agent/contract.py
-    purpose: str
-    ttl_attribute: str | None = None
-
 
 CUSTOMERS = TableSpec(
     "Customers", "customers", CUSTOMERS_KEY, "holds customer profiles the loader rebuilds from curated records/"
@@ -72,27 +60,4 @@ class AgentTables(Construct):
         return f"{self._name_prefix}-agent-{spec.suffix}"
 
     def _table(self, spec: TableSpec) -> dynamodb.Table:
-        partition_key, sort_key = spec.key
-        table = dynamodb.Table(
-            self,
-            spec.construct_id,
-            table_name=self.table_name(spec),
-            partition_key=dynamodb.Attribute(name=partition_key, type=dynamodb.AttributeType.STRING),
-            sort_key=dynamodb.Attribute(name=sort_key, type=dynamodb.AttributeType.STRING) if sort_key else None,
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self._key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            time_to_live_attribute=spec.ttl_attribute,
-            removal_policy=self._stage.removal_policy,
-            deletion_protection=self._stage.deletion_protection,
-        )
-        acknowledge_all(
-            table.node.default_child,  # type: ignore[arg-type]
-            each_pack("DynamoDBInBackupPlan"),
-            f"Point-in-time recovery is on; the table {spec.purpose}, so an AWS Backup plan adds cost without a "
-            "restore need.",
-        )
-        return table
+        return kit_table(self, spec, table_name=self.table_name(spec), key=self._key, stage=self._stage)

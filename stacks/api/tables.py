@@ -8,8 +8,6 @@ so the functions' settings name them as plain strings.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from api.store.schema import (
     CONVERSATIONS_KEY,
     QUOTAS_KEY,
@@ -22,29 +20,30 @@ from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_kms as kms
 from constructs import Construct
 
-from stacks.common.nag import acknowledge_all, each_pack
+from stacks.common.kit_table import TableSpec, kit_table, string_attribute
 from stacks.common.stage_policy import StagePolicy
 
-
-@dataclass(frozen=True)
-class TableSpec:
-    construct_id: str
-    suffix: str
-    key: tuple[str, str]
-    purpose: str
-
-
 CONVERSATIONS = TableSpec(
-    "Conversations", "conversations", CONVERSATIONS_KEY, "holds each user's chat sessions and turns until their TTL"
+    "Conversations",
+    "conversations",
+    CONVERSATIONS_KEY,
+    "holds each user's chat sessions and turns until their TTL",
+    ttl_attribute=TTL_ATTRIBUTE,
 )
-QUOTAS = TableSpec("Quotas", "quotas", QUOTAS_KEY, "holds per-minute and per-day usage counters that expire by TTL")
+QUOTAS = TableSpec(
+    "Quotas",
+    "quotas",
+    QUOTAS_KEY,
+    "holds per-minute and per-day usage counters that expire by TTL",
+    ttl_attribute=TTL_ATTRIBUTE,
+)
 TELEMETRY = TableSpec(
-    "Telemetry", "telemetry", TELEMETRY_KEY, "holds feedback, user events and exchanges until their TTL"
+    "Telemetry",
+    "telemetry",
+    TELEMETRY_KEY,
+    "holds feedback, user events and exchanges until their TTL",
+    ttl_attribute=TTL_ATTRIBUTE,
 )
-
-
-def _string(name: str) -> dynamodb.Attribute:
-    return dynamodb.Attribute(name=name, type=dynamodb.AttributeType.STRING)
 
 
 class ApiTables(Construct):
@@ -61,8 +60,8 @@ class ApiTables(Construct):
         partition, sort = TELEMETRY_UP_INDEX_KEY
         self.telemetry.add_global_secondary_index(
             index_name=TELEMETRY_UP_INDEX,
-            partition_key=_string(partition),
-            sort_key=_string(sort),
+            partition_key=string_attribute(partition),
+            sort_key=string_attribute(sort),
             projection_type=dynamodb.ProjectionType.KEYS_ONLY,
         )
 
@@ -70,27 +69,4 @@ class ApiTables(Construct):
         return f"{self._name_prefix}-api-{spec.suffix}"
 
     def _table(self, spec: TableSpec) -> dynamodb.Table:
-        partition_key, sort_key = spec.key
-        table = dynamodb.Table(
-            self,
-            spec.construct_id,
-            table_name=self.table_name(spec),
-            partition_key=_string(partition_key),
-            sort_key=_string(sort_key),
-            billing_mode=dynamodb.BillingMode.PAY_PER_REQUEST,
-            encryption=dynamodb.TableEncryption.CUSTOMER_MANAGED,
-            encryption_key=self._key,
-            point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                point_in_time_recovery_enabled=True
-            ),
-            time_to_live_attribute=TTL_ATTRIBUTE,
-            removal_policy=self._stage.removal_policy,
-            deletion_protection=self._stage.deletion_protection,
-        )
-        acknowledge_all(
-            table.node.default_child,  # type: ignore[arg-type]
-            each_pack("DynamoDBInBackupPlan"),
-            f"Point-in-time recovery is on; the table {spec.purpose}, so an AWS Backup plan adds cost without a "
-            "restore need.",
-        )
-        return table
+        return kit_table(self, spec, table_name=self.table_name(spec), key=self._key, stage=self._stage)
