@@ -34,6 +34,7 @@ from __future__ import annotations
 import bisect
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from common.safety import decoders, injection_model
@@ -390,11 +391,15 @@ def _overlaps(intervals: tuple[list[int], list[int]], start: int, end: int) -> b
     return i < len(starts) and starts[i] < end
 
 
-_READINGS = (
+def _reversed(text: str) -> str:
+    return text[::-1]
+
+
+_READINGS: tuple[tuple[str, Callable[[str], str], re.Pattern[str]], ...] = (
     ("leet", unleet, decoders._HAS_LEET),
     ("spaced", join_spaced, decoders._SPACED),
     ("rot13", rot13, decoders._ROT13_HINT),
-    ("reversed", lambda text: text[::-1], decoders._REVERSED_HINT),
+    ("reversed", _reversed, decoders._REVERSED_HINT),
 )
 _HINTS = tuple(pattern for _, _, pattern in _READINGS)
 # The rot13 and reversed hints are a few words: a document holding none of them (lower-cased, as substrings)
