@@ -40,9 +40,17 @@ class Entry:
         return (self.id, self.title, self.template, self.architecture, self.stacks, self.status)
 
 
-def stacks_on(features: Features) -> str:
-    """The stacks a synth with these features builds; Foundation always."""
-    switched = [("Data", features.data), ("Knowledge", features.knowledge), ("Guardrails", features.guardrails)]
+def stacks_on(features: Features, files: frozenset[str] = frozenset()) -> str:
+    """The stacks a synth with these features builds, in the stage's order; Foundation always. Prompts and Agent
+    also need their file (``files``: the names in the use case's folder), as stacks/stage.py builds them."""
+    switched = [
+        ("Data", features.data),
+        ("Knowledge", features.knowledge and features.data),
+        ("Guardrails", features.guardrails),
+        ("Prompts", features.prompts and "prompts.yaml" in files),
+        ("Agent", features.agent and "agent.yaml" in files),
+        ("Api", features.api),
+    ]
     names = ["Foundation", *(name for name, on in switched if on)]
     if features.custom_safety_models:
         names.append("custom models")
@@ -54,7 +62,10 @@ def entry(usecase_id: str, root: Path = USECASES_DIR) -> Entry:
     stacks = UNKNOWN
     try:
         config = kit_config_from_context(cdk_json_context(usecase=usecase_id))
-        stacks = stacks_on(config.features)
+        folder = root / usecase_id
+        stacks = stacks_on(
+            config.features, frozenset(p.name for p in folder.iterdir()) if folder.is_dir() else frozenset()
+        )
         files, warnings = validate_usecase(config, root)  # the very call synth makes
     except ConfigError as error:
         try:  # usecase.yaml alone may still be valid: show what it says

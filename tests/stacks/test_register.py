@@ -50,13 +50,13 @@ def test_the_table_lists_valid_invalid_and_folders_without_usecase_yaml(tmp_path
     out, err = capsys.readouterr()
     assert out == (
         "id                  title                       template    architecture  "
-        "stacks                                   status\n"
+        "stacks                                                        status\n"
         "broken              ?                           ?           ?             "
-        "Foundation, Data, Knowledge, Guardrails  invalid\n"
+        "Foundation, Data, Knowledge, Guardrails, Api                  invalid\n"
         "customer-retention  Personalized retain offers  knew_which  rag           "
-        "Foundation, Data, Knowledge, Guardrails  valid\n"
+        "Foundation, Data, Knowledge, Guardrails, Prompts, Agent, Api  valid\n"
         "empty-idea          ?                           ?           ?             "
-        "Foundation, Data, Knowledge, Guardrails  invalid\n"
+        "Foundation, Data, Knowledge, Guardrails, Api                  invalid\n"
         "3 use cases: 1 valid, 2 invalid\n"
     )
     assert "broken/usecase.yaml: title: required, but missing" in err
@@ -100,13 +100,24 @@ def test_warnings_are_printed_but_leave_the_use_case_valid(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("features", "expected"),
     [
-        (Features(data=False, knowledge=False, guardrails=False, agent=False, api=False), "Foundation"),
-        (Features(knowledge=False), "Foundation, Data, Guardrails"),
-        (Features(custom_safety_models=True), "Foundation, Data, Knowledge, Guardrails, custom models"),
+        (Features(data=False, knowledge=False, guardrails=False, prompts=False, agent=False, api=False), "Foundation"),
+        (Features(knowledge=False, api=False), "Foundation, Data, Guardrails, Prompts, Agent"),
+        (Features(), "Foundation, Data, Knowledge, Guardrails, Prompts, Agent, Api"),
+        (
+            Features(custom_safety_models=True),
+            "Foundation, Data, Knowledge, Guardrails, Prompts, Agent, Api, custom models",
+        ),
     ],
 )
 def test_stacks_column_follows_the_features(features, expected):
-    assert register.stacks_on(features) == expected
+    assert register.stacks_on(features, frozenset({"prompts.yaml", "agent.yaml"})) == expected
+
+
+def test_prompts_and_agent_appear_only_with_their_files():
+    assert register.stacks_on(Features()) == "Foundation, Data, Knowledge, Guardrails, Api"
+    assert register.stacks_on(Features(), frozenset({"agent.yaml"})) == (
+        "Foundation, Data, Knowledge, Guardrails, Agent, Api"
+    )
 
 
 def test_a_root_that_is_missing_or_empty_is_an_error(tmp_path, capsys):
