@@ -10,6 +10,7 @@ credential is reported in seconds.
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -98,3 +99,17 @@ def boto3_clients(config: Config = FAST) -> ClientFactory:
 
 def skipped(tool: str, reason: str) -> str:
     return f"{tool}: skipped: no AWS credentials ({reason})"
+
+
+def deployed_targets(tool: str, cdk_out: Path, clients: ClientFactory, region: str) -> list[StackTarget] | int:
+    """The stacks a deploy-time tool checks, or the tool's exit code when it cannot run: 0 after one line saying it
+    is skipped (no credentials: nothing to check is not a failure), 2 when the assembly selects no stack."""
+    problem = credentials_problem(clients("sts", region))
+    if problem is not None:
+        print(skipped(tool, problem))
+        return 0
+    try:
+        return stack_targets(cdk_out)
+    except SelectionError as exc:
+        print(f"{tool}: {exc}", file=sys.stderr)
+        return 2

@@ -28,12 +28,9 @@ from tools.deployment import (
     ClientFactory,
     StackTarget,
     boto3_clients,
-    credentials_problem,
     default_region,
-    skipped,
-    stack_targets,
+    deployed_targets,
 )
-from tools.stack_selection import SelectionError
 
 TOOL = "preflight"
 _SSM_REFERENCE = re.compile(r"^\{\{resolve:ssm:(/aws/service/powertools/[^}:]+)\}\}$")
@@ -127,15 +124,9 @@ def check_region(region: str, references: set[LayerReference], clients: ClientFa
 
 def run(cdk_out: Path, clients: ClientFactory, fallback_region: str) -> int:
     """Print one line per check; 0 when everything the stacks reference exists, else 1."""
-    problem = credentials_problem(clients("sts", fallback_region))
-    if problem is not None:
-        print(skipped(TOOL, problem))
-        return 0
-    try:
-        targets = stack_targets(cdk_out)
-    except SelectionError as exc:
-        print(f"{TOOL}: {exc}", file=sys.stderr)
-        return 2
+    targets = deployed_targets(TOOL, cdk_out, clients, fallback_region)
+    if isinstance(targets, int):
+        return targets
     failed = False
     for region, references in sorted(by_region(targets, fallback_region).items()):
         if not references:

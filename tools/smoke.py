@@ -40,12 +40,9 @@ from tools.deployment import (
     ClientFactory,
     StackTarget,
     boto3_clients,
-    credentials_problem,
     default_region,
-    skipped,
-    stack_targets,
+    deployed_targets,
 )
-from tools.stack_selection import SelectionError
 
 TOOL = "smoke"
 REASON = "make smoke: testing the alarm path"
@@ -390,15 +387,9 @@ def run(
     clock: Clock | None = None,
     timeouts: Timeouts | None = None,
 ) -> int:
-    problem = credentials_problem(clients("sts", fallback_region))
-    if problem is not None:
-        print(skipped(TOOL, problem))
-        return 0
-    try:
-        targets = stack_targets(cdk_out)
-    except SelectionError as exc:
-        print(f"{TOOL}: {exc}", file=sys.stderr)
-        return 2
+    targets = deployed_targets(TOOL, cdk_out, clients, fallback_region)
+    if isinstance(targets, int):
+        return targets
     by_stage: dict[str, dict[str, StackTarget]] = {}
     for target in targets:
         if not parts or target.part in parts:
