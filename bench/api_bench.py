@@ -33,7 +33,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -220,17 +220,21 @@ async def run_client(base: str, requests: int, concurrency: int) -> dict[str, An
     }
 
 
-def import_seconds(code: str, runs: int, env: dict[str, str]) -> float:
-    """Median wall time of ``python -c code`` in a fresh interpreter."""
-    times = []
+def import_seconds(codes: Mapping[str, str], runs: int, env: dict[str, str]) -> dict[str, float]:
+    """Median wall time of each ``python -c code`` in a fresh interpreter. The codes take turns, run after run,
+    so a change of load on the shared machine weighs on each alike instead of on whichever ran during it."""
+    times: dict[str, list[float]] = {name: [] for name in codes}
     for _ in range(runs):
-        started = time.perf_counter()
-        subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=REPO_ROOT)
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+        for name, code in codes.items():
+            started = time.perf_counter()
+            subprocess.run([sys.executable, "-c", code], check=True, env=env, cwd=REPO_ROOT)
+            times[name].append(time.perf_counter() - started)
+    return {name: statistics.median(values) for name, values in times.items()}
 
 
 def cold_start(runs: int) -> dict[str, Any]:
+    from stacks.api.stack import COLD_START_ENVIRONMENT  # noqa: PLC0415  (starts the CDK's jsii kernel)
+
     env = {
         **os.environ,
         "PYTHONPATH": f"{LAMBDAS}{os.pathsep}{REPO_ROOT}",
@@ -241,12 +245,21 @@ def cold_start(runs: int) -> dict[str, Any]:
         "API_SETTINGS": bench_settings().model_dump_json(),
         "SAFETY_SETTINGS": "{}",
         "POWERTOOLS_METRICS_NAMESPACE": "Bench",
+        **COLD_START_ENVIRONMENT,  # the chat functions' own environment (stacks/api/stack.py)
     }
-    import_seconds("import api.server, langchain_aws", 1, env)  # warm the file cache and .pyc files
-    baseline = import_seconds("pass", runs, env)
-    server = import_seconds("import api.server", runs, env) - baseline
-    built = import_seconds("import os, api.server as s; s.app.build()", runs, env) - baseline
-    langchain = import_seconds("import langchain_aws", runs, env) - baseline
+    import_seconds({"warm": "import api.server, langchain_aws"}, 1, env)  # warm the file cache and .pyc files
+    seconds = import_seconds(
+        {
+            "baseline": "pass",
+            "server": "import api.server",
+            "built": "import os, api.server as s; s.app.build()",
+            "langchain": "import langchain_aws",
+        },
+        runs,
+        env,
+    )
+    baseline = seconds["baseline"]
+    server, built, langchain = (seconds[name] - baseline for name in ("server", "built", "langchain"))
     return {
         "runs": runs,
         "interpreter_ms": round(baseline * 1000, 1),

@@ -8,6 +8,9 @@ the Powertools layer the functions reference:
   parameter exists in that region (ssm:GetParameter), else the change set fails on the dynamic reference;
 - a published layer ARN (`powertools_layer=arn`): the layer version exists there (lambda:GetLayerVersionByArn).
 
+It also checks API Gateway's account setting where a stack has a REST API stage that writes logs (the Api stack):
+the CloudWatch Logs role (apigateway:GetAccount `cloudwatchRoleArn`), without which the stage fails to deploy.
+
 Without AWS credentials it prints ``preflight: skipped: no AWS credentials (...)`` and exits 0 (the CLI then
 stops at its own credentials error). A missing parameter or layer exits 1 with the fix; see docs/deploy.md.
 """
@@ -122,16 +125,54 @@ def check_region(region: str, references: set[LayerReference], clients: ClientFa
             yield False, f"{region}: cannot check {reference.value} ({exc})"
 
 
+API_LOGGING_FIX = "set the account's API Gateway CloudWatch Logs role once (docs/api.md#deploy)"
+
+
+def logs_api_stages(template: dict[str, Any]) -> bool:
+    """Whether ``template`` has a REST API stage with access logs or execution logging, which API Gateway writes
+    through the account's CloudWatch Logs role."""
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::ApiGateway::Stage":
+            continue
+        props = resource.get("Properties", {})
+        if "AccessLogSetting" in props or any("LoggingLevel" in m for m in props.get("MethodSettings", [])):
+            return True
+    return False
+
+
+def check_api_logging_role(region: str, clients: ClientFactory) -> tuple[bool, str]:
+    """(ok, line) for API Gateway's account-level CloudWatch Logs role in ``region``."""
+    try:
+        role = clients("apigateway", region).get_account().get("cloudwatchRoleArn")
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        reason = f"{error.get('Code')}: {error.get('Message')}"
+        return False, f"{region}: cannot read API Gateway's account settings ({reason})"
+    except BotoCoreError as exc:
+        return False, f"{region}: cannot read API Gateway's account settings ({exc})"
+    if not role:
+        return (
+            False,
+            f"{region}: API Gateway has no CloudWatch Logs role in this account, so the Api stage would fail to deploy "
+            f'("CloudWatch Logs role ARN must be set in account settings"); {API_LOGGING_FIX}',
+        )
+    return True, f"{region}: API Gateway logs through {role}"
+
+
 def run(cdk_out: Path, clients: ClientFactory, fallback_region: str) -> int:
     """Print one line per check; 0 when everything the stacks reference exists, else 1."""
     targets = deployed_targets(TOOL, cdk_out, clients, fallback_region)
     if isinstance(targets, int):
         return targets
+    api_regions = {target.region or fallback_region for target in targets if logs_api_stages(target.template)}
     failed = False
     for region, references in sorted(by_region(targets, fallback_region).items()):
         if not references:
             print(f"{TOOL}: {region}: no Powertools layer referenced")
-        for ok, line in check_region(region, references, clients):
+        checks = list(check_region(region, references, clients))
+        if region in api_regions:
+            checks.append(check_api_logging_role(region, clients))
+        for ok, line in checks:
             print(f"{TOOL}: {'ok' if ok else 'FAILED'}: {line}", file=sys.stdout if ok else sys.stderr)
             failed = failed or not ok
     return 1 if failed else 0

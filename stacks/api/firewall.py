@@ -7,7 +7,8 @@ Rules, in the order WAF evaluates them:
    `max_prompt_chars` at 4 bytes of UTF-8 each, plus the request's other fields); a body past WAF's inspection
    limit counts as too large.
 4. `Common`: AWS managed core rule set, with its `SizeRestrictions_BODY` (8 KB) set to count: rule 3 replaces it
-   at the configured limit, so a long prompt is not blocked by a fixed 8 KB.
+   at the configured limit, so a long prompt is not blocked by a fixed 8 KB. api.yaml `waf.count_body_rules` sets
+   more of its body rules to count (a helpdesk whose users quote HTML or file paths).
 5. `KnownBadInputs`: AWS managed known-bad-inputs rule set (Log4j, Java deserialization, localhost host headers).
 
 API Gateway lets WAF inspect the first 16 KB of a body at no extra charge; a larger `body_limit` raises the
@@ -98,6 +99,7 @@ class ApiFirewall(Construct):
         stage: StagePolicy,
         rate_limit: int,
         max_prompt_chars: int,
+        count_body_rules: tuple[str, ...] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
@@ -152,7 +154,7 @@ class ApiFirewall(Construct):
                     ),
                     visibility_config=_visibility("BodySize"),
                 ),
-                _managed("Common", 3, ("SizeRestrictions_BODY",)),
+                _managed("Common", 3, ("SizeRestrictions_BODY", *count_body_rules)),
                 _managed("KnownBadInputs", 4),
             ],
         )

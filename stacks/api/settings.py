@@ -64,14 +64,25 @@ class Throttling(StrictModel):
     burst_limit: int = Field(40, ge=1, le=5_000, description="Requests allowed in a burst.")
 
 
+# The rules of AWS's core rule set that read the request body, where a prompt lives. A question that quotes HTML, a
+# file path or an instance-metadata URL (an IT helpdesk's daily bread) matches them and is refused with 403 before the
+# app sees it; `count_body_rules` lets a use case count such a rule instead (the app's safety chain still runs).
+CommonBodyRule = Literal["CrossSiteScripting_BODY", "GenericLFI_BODY", "GenericRFI_BODY", "EC2MetaDataSSRF_BODY"]
+
+
 class Firewall(StrictModel):
-    """The WAF web ACL's own rule (the AWS managed rule groups take no settings)."""
+    """The WAF web ACL's own rule, and which body rules of the AWS core rule set only count."""
 
     rate_limit: int = Field(
         300,
         ge=10,
         le=2_000_000_000,
         description="Requests one IP address may send in any 5 minutes before WAF blocks it.",
+    )
+    count_body_rules: list[CommonBodyRule] = Field(
+        default_factory=list,
+        description="Rules of the AWS core rule set that inspect the body and only count instead of blocking, for "
+        "use cases whose prompts quote HTML, file paths or URLs (default: none, every rule blocks).",
     )
 
 
@@ -110,7 +121,9 @@ class ApiFileSettings(StrictModel):
     )
     self_sign_up: bool = Field(False, description="Let people create their own account (off: admins create users).")
     throttling: Throttling = Field(default_factory=Throttling, description="API Gateway stage throttling.")
-    waf: Firewall = Field(default_factory=Firewall, description="The web ACL's rate-based rule.")
+    waf: Firewall = Field(
+        default_factory=Firewall, description="The web ACL's rate-based rule and body-rule overrides."
+    )
 
     def problems(self, source: str) -> list[tuple[str, str, str]]:
         """(file, field, reason) for settings that are each valid but do not fit together."""
@@ -125,6 +138,8 @@ class ApiFileSettings(StrictModel):
             )
         if len(set(self.cors_origins)) != len(self.cors_origins):
             problems.append((source, "cors_origins", "lists an origin twice"))
+        if len(set(self.waf.count_body_rules)) != len(self.waf.count_body_rules):
+            problems.append((source, "waf.count_body_rules", "lists a rule twice"))
         if len(set(self.per_request)) != len(self.per_request):
             problems.append((source, "per_request", "lists an architecture twice"))
         return problems

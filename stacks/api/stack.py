@@ -62,6 +62,10 @@ from stacks.config import ConfigError
 
 METRICS_NAMESPACE = "JourneyKit/Api"
 SAFETY_SETTINGS_ENV = "SAFETY_SETTINGS"  # common.safety.policy.ENVIRONMENT_VARIABLE
+# Pydantic looks up plugins among every installed distribution's entry points when it builds its first model, about
+# 8 ms of the chat function's cold import (more with the dependency layer's dist-info on the path); the kit uses no
+# pydantic plugin. bench/api_bench.py measures the cold import with the same environment.
+COLD_START_ENVIRONMENT = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
 CHAT_SERVICE = "api-chat"
 STREAM_SERVICE = "api-chat-stream"
 EXPORT_SERVICE = "api-finetune-export"
@@ -162,6 +166,7 @@ class ApiStack(cdk.Stack):
             description=f"{props.name_prefix}: chat API settings",
         )
         environment = {
+            **COLD_START_ENVIRONMENT,
             **self.settings_layer.environment(SETTINGS_FILE.removesuffix(".json")),
             API_SETTINGS_ENV: self.to_json_string(deployed_api or {}),
             SAFETY_SETTINGS_ENV: self.to_json_string(deployed_safety or {}),
@@ -192,6 +197,7 @@ class ApiStack(cdk.Stack):
             stage=props.stage,
             rate_limit=file.waf.rate_limit,
             max_prompt_chars=file.max_prompt_chars,
+            count_body_rules=tuple(file.waf.count_body_rules),
         )
         self.export = self._export(props.finetune_export) if props.finetune_export is not None else None
         self.alarms = self._alarms()

@@ -26,6 +26,7 @@ from stacks.common.dependency_layer import (
     EVALUATION_PLATFORMS,
     EVALUATION_REQUIREMENTS,
     LAYER_PYTHON_DIR,
+    REQUIREMENTS,
     ROOT,
     build_dependencies,
 )
@@ -49,6 +50,7 @@ from tests.lambdas.import_closure import (
     top_levels,
     walk,
 )
+from tests.stacks.test_dependency_layer import lambda_pins
 
 LAMBDAS = ROOT / "lambdas"
 # Handlers the kit deploys today: the test must not pass by finding no function.
@@ -219,6 +221,18 @@ def test_no_source_shadows_another(kit_sources):
     for name, names in list(others.items())[1:]:
         assert not layer.top_levels & names, f"the dependency layer duplicates the {name}: {layer.top_levels & names}"
     assert not POWERTOOLS_LAYER & RUNTIME_SDK
+
+
+def test_no_package_of_the_dependency_layer_needs_a_library_only_the_powertools_layer_bundles():
+    """The Powertools layer bundles its libraries at the versions current when AWS built it, which no pin controls:
+    a dependency-layer package that requires one of them on Python 3.13 (anyio 4.15+ requires
+    typing_extensions>=4.16) could meet an older copy there and fail at import. Each package's requirements on the
+    functions' runtime must be pinned in the layer itself or be the runtime's SDK."""
+    pins = set(lambda_pins(REQUIREMENTS))
+    assert "anyio" in pins
+    for distribution in pins:
+        needs = requirements_on_lambda(distribution)
+        assert needs <= pins | POWERTOOLS_REMOVED, f"{distribution} needs {needs - pins} from another layer"
 
 
 def test_the_powertools_table_is_the_all_extra_of_the_pinned_release():

@@ -22,8 +22,8 @@ from aws_cdk import aws_sns as sns
 from common.safety.policy import SafetySettings
 
 from stacks.api.access import ImportedAgentAlias, ImportedGuardrail, ImportedKnowledgeBase
-from stacks.api.firewall import body_limit, inspection_limit_kb
-from stacks.api.settings import ApiFileSettings
+from stacks.api.firewall import ApiFirewall, body_limit, inspection_limit_kb
+from stacks.api.settings import ApiFileSettings, load_api_settings
 from stacks.api.stack import ApiProps, ApiStack, FinetuneExportTarget, split_deploy_time
 from stacks.api.web_adapter import LAYER_ACCOUNT, LAYER_NAME, LAYER_VERSION
 from stacks.app_builder import cdk_json_context
@@ -136,6 +136,8 @@ def test_both_functions_run_the_app_under_the_pinned_web_adapter(dev):
         assert variables.get("AWS_LWA_INVOKE_MODE") == ("response_stream" if stream else None)
         assert f":{LAYER_ACCOUNT}:layer:{LAYER_NAME}:{LAYER_VERSION}" in json.dumps(props["Layers"])
         assert props["Timeout"] == (300 if stream else 29)
+        # No pydantic plugin is used, so its entry-point scan is skipped at cold start (bench/api_bench.py).
+        assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
     assert (Path(__file__).resolve().parents[2] / "lambdas/api/run.sh").stat().st_mode & 0o111
 
 
@@ -248,6 +250,32 @@ def test_the_web_acl_is_on_the_stage_with_its_rules_in_order(dev):
         logging["Properties"]["LogDestinationConfigs"]
     )
     assert logging["Properties"]["RedactedFields"] == [{"SingleHeader": {"Name": "authorization"}}]
+
+
+def test_body_rules_a_use_case_counts_are_overridden_after_the_size_rule_and_the_rest_still_block():
+    """it-helpdesk counts the cross-site scripting and LFI body rules (tickets quote HTML and paths); the shared
+    size override stays first, and nothing else of the group is touched."""
+    stack = cdk.Stack(cdk.App(), "FirewallTest")
+    firewall = ApiFirewall(
+        stack,
+        "Firewall",
+        name_prefix="demo-dev",
+        stage_arn="arn:aws:apigateway:eu-west-1::/restapis/abc/stages/dev",
+        key=kms.Key(stack, "Key"),
+        stage=StagePolicy("dev"),
+        rate_limit=100,
+        max_prompt_chars=3000,
+        count_body_rules=tuple(load_api_settings("it-helpdesk").waf.count_body_rules),
+    )
+    template = cdk.assertions.Template.from_stack(stack).to_json()
+    (acl,) = (r for r in template["Resources"].values() if r["Type"] == "AWS::WAFv2::WebACL")
+    assert firewall.web_acl.name == "demo-dev-api"
+    rules = {r["Name"]: r for r in acl["Properties"]["Rules"]}
+    assert rules["Common"]["Statement"]["ManagedRuleGroupStatement"]["RuleActionOverrides"] == [
+        {"Name": name, "ActionToUse": {"Count": {}}}
+        for name in ("SizeRestrictions_BODY", "CrossSiteScripting_BODY", "GenericLFI_BODY")
+    ]
+    assert "RuleActionOverrides" not in rules["KnownBadInputs"]["Statement"]["ManagedRuleGroupStatement"]
 
 
 def test_a_body_within_16_kb_needs_no_larger_inspection_limit(pinned_synth):

@@ -21,6 +21,8 @@ def test_shipped_api_files_are_valid_and_differ():
     assert helpdesk.max_prompt_chars == 3000
     assert retention.per_request == ["direct", "agent", "multi-task"]
     assert set(retention.quotas) == {"users", "admins"}
+    assert retention.waf.count_body_rules == []  # every core rule blocks
+    assert helpdesk.waf.count_body_rules == ["CrossSiteScripting_BODY", "GenericLFI_BODY"]
 
 
 def test_a_use_case_without_api_yaml_gets_the_defaults(tmp_path):
@@ -49,6 +51,8 @@ def _write(tmp_path, text: str) -> str:
         ("throttling: {rate_limit: 50, burst_limit: 10}\n", "throttling.burst_limit", "at least throttling.rate_limit"),
         ("self_signup: true\n", "self_signup", "did you mean 'self_sign_up'?"),
         ("per_request: [direct, direct]\n", "per_request", "twice"),
+        ("waf: {count_body_rules: [SizeRestrictions_BODY]}\n", "waf.count_body_rules.0", "must be"),
+        ("waf: {count_body_rules: [GenericLFI_BODY, GenericLFI_BODY]}\n", "waf.count_body_rules", "twice"),
     ],
 )
 def test_a_bad_api_yaml_is_one_line_naming_file_field_and_reason(tmp_path, text, field, reason):

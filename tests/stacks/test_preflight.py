@@ -51,6 +51,16 @@ def with_credentials(region: str = "eu-west-1") -> Clients:
     return clients
 
 
+LOGS_ROLE = "arn:aws:iam::111122223333:role/apigateway-cloudwatch-logs"
+
+
+def api_logging_role(clients: Clients, region: str, role: str | None = LOGS_ROLE) -> None:
+    """API Gateway's account settings in ``region``, with or without the CloudWatch Logs role."""
+    clients.stub("apigateway", region).add_response(
+        "get_account", {"cloudwatchRoleArn": role} if role else {"throttleSettings": {"burstLimit": 5000}}, {}
+    )
+
+
 def parameter(region: str) -> dict[str, Any]:
     return {"Parameter": {"Name": PARAMETER, "Type": "String", "Value": LAYER.format(region=region), "Version": 1}}
 
@@ -77,9 +87,50 @@ def test_environment_agnostic_stacks_are_checked_in_the_default_region(synth, ca
     """Both stages of the session's synth deploy to the profile's region: one parameter, looked up once."""
     clients = with_credentials()
     clients.stub("ssm", "eu-west-1").add_response("get_parameter", parameter("eu-west-1"), {"Name": PARAMETER})
+    api_logging_role(clients, "eu-west-1")
     assert preflight.run(synth.outdir, clients, "eu-west-1") == 0
     out = capsys.readouterr().out
     assert f"preflight: ok: eu-west-1: {PARAMETER} -> {LAYER.format(region='eu-west-1')}" in out
+    assert f"preflight: ok: eu-west-1: API Gateway logs through {LOGS_ROLE}" in out
+    clients.done()
+
+
+def test_an_account_without_the_api_gateway_logs_role_stops_the_deploy_with_the_fix(synth, capsys):
+    """The Api stage writes access logs, which API Gateway refuses to deploy without the account's role."""
+    clients = with_credentials()
+    clients.stub("ssm", "eu-west-1").add_response("get_parameter", parameter("eu-west-1"), {"Name": PARAMETER})
+    api_logging_role(clients, "eu-west-1", role=None)
+    assert preflight.run(synth.outdir, clients, "eu-west-1") == 1
+    captured = capsys.readouterr()
+    assert f"preflight: ok: eu-west-1: {PARAMETER}" in captured.out
+    assert (
+        "preflight: FAILED: eu-west-1: API Gateway has no CloudWatch Logs role in this account, so the Api stage "
+        'would fail to deploy ("CloudWatch Logs role ARN must be set in account settings"); set the account\'s API '
+        "Gateway CloudWatch Logs role once (docs/api.md#deploy)\n"
+    ) in captured.err
+    clients.done()
+
+
+def test_only_templates_with_a_logging_api_stage_need_the_role():
+    stage = {"Type": "AWS::ApiGateway::Stage", "Properties": {"StageName": "dev"}}
+    assert not preflight.logs_api_stages({"Resources": {"Stage": stage}})
+    assert not preflight.logs_api_stages({"Resources": {"Fn": {"Type": "AWS::Lambda::Function"}}})
+    access_logs = {**stage, "Properties": {"AccessLogSetting": {"DestinationArn": "arn"}}}
+    assert preflight.logs_api_stages({"Resources": {"Stage": access_logs}})
+    execution_logs = {**stage, "Properties": {"MethodSettings": [{"HttpMethod": "*", "LoggingLevel": "ERROR"}]}}
+    assert preflight.logs_api_stages({"Resources": {"Stage": execution_logs}})
+    metrics_only = {**stage, "Properties": {"MethodSettings": [{"HttpMethod": "*", "MetricsEnabled": True}]}}
+    assert not preflight.logs_api_stages({"Resources": {"Stage": metrics_only}})
+
+
+def test_an_unreadable_account_setting_is_a_failure_not_a_pass():
+    clients = Clients()
+    clients.stub("apigateway", "eu-west-1").add_client_error(
+        "get_account", service_error_code="AccessDeniedException", service_message="not allowed"
+    )
+    ok, line = preflight.check_api_logging_role("eu-west-1", clients)
+    assert not ok
+    assert line == "eu-west-1: cannot read API Gateway's account settings (AccessDeniedException: not allowed)"
     clients.done()
 
 
@@ -88,6 +139,7 @@ def test_a_missing_parameter_stops_the_deploy_with_the_fix(synth, capsys):
     clients.stub("ssm", "eu-west-1").add_client_error(
         "get_parameter", service_error_code="ParameterNotFound", expected_params={"Name": PARAMETER}
     )
+    api_logging_role(clients, "eu-west-1")
     assert preflight.run(synth.outdir, clients, "eu-west-1") == 1
     err = capsys.readouterr().err
     assert f"eu-west-1: SSM parameter {PARAMETER} does not exist, so the change set would fail" in err
@@ -100,6 +152,7 @@ def test_pinned_stages_are_checked_in_their_own_regions(pinned_synth, capsys):
     clients = with_credentials("ap-south-1")  # the profile's region plays no part for pinned stacks
     for region in ("us-east-1", "eu-west-1"):
         clients.stub("ssm", region).add_response("get_parameter", parameter(region), {"Name": PARAMETER})
+        api_logging_role(clients, region)
     assert preflight.run(pinned_synth.outdir, clients, "ap-south-1") == 0
     out = capsys.readouterr().out
     assert "ok: us-east-1:" in out
