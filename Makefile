@@ -31,9 +31,11 @@ DRY_RUN_ARGS ?=
 # passes --offline, --online, --select, --predictions DIR or --out DIR to tools/prompt_eval.py.
 TASK ?=
 PROMPTS_EVAL_ARGS ?=
+# `make tco USECASE=<id>`: TCO_ARGS passes --refresh (SageMaker prices from the Price List API) or --out DIR.
+TCO_ARGS ?=
 SELECT := $(PY) -m tools.stack_selection $(CDK_OUT) --stacks "$(STACKS)" --
 
-.PHONY: help synth test lint unit bench layer bootstrap deploy diff destroy smoke docs register data-dry-run prompts-eval clean
+.PHONY: help synth test lint unit bench layer bootstrap deploy diff destroy smoke docs register data-dry-run prompts-eval tco clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -140,6 +142,12 @@ data-dry-run: $(DEV_STAMP)  ## try the data pipeline on local files: USECASE=<id
 # to score or --select refused, 2: bad input, 3: a Bedrock call failed.
 prompts-eval: $(DEV_STAMP)  ## rank prompt variants on the golden set: USECASE=<id> TASK=<task> (offline without AWS)
 	$(PY) -m tools.prompt_eval $(if $(USECASE),--usecase "$(USECASE)") $(if $(TASK),--task "$(TASK)") $(PROMPTS_EVAL_ARGS)
+
+# API against hosted model, monthly (tools/tco/): usecases/<id>/scale.yaml and the price snapshot in tools/prices/ ->
+# reports/<usecase>/tco.md and two PNG charts. Offline; TCO_ARGS=--refresh reads SageMaker prices with credentials.
+# Exit 0: written, 2: bad input or a price the snapshot lacks, 3: the Price List API failed.
+tco: $(DEV_STAMP)  ## TCO of Bedrock against a hosted model: USECASE=<id>, report in reports/<usecase>/ (offline)
+	$(PY) -m tools.tco $(if $(USECASE),--usecase "$(USECASE)") $(TCO_ARGS)
 
 clean:  ## remove cdk.out, the layer build and tool caches
 	rm -rf $(CDK_OUT) .build .pytest_cache .mypy_cache .ruff_cache
