@@ -14,7 +14,7 @@ import io
 import pytest
 from pipeline import rows
 from pipeline.contract import FieldSpec, Limits, SourceSpec
-from pipeline.validation import ObjectRejected, validate_bytes
+from pipeline.validation import ObjectRejected, count_lines, validate_bytes
 
 from tests.lambdas.pipeline.test_row_fanout import Trickle
 
@@ -133,3 +133,17 @@ def test_count_rows_stops_a_gzip_object_that_expands_past_the_fanout_cap():
         patch.setattr(rows, "CHUNK_BYTES", 4096)
         with pytest.raises(rows.Unsplittable, match="expands past max_fanout_object_bytes 10000"):
             rows.count_rows(io.BytesIO(bomb), JSONL, limits, gzipped=True, counted="bytes")
+
+
+@pytest.mark.parametrize("fmt", ["jsonl", "csv"])
+def test_count_rows_ends_lines_where_validate_does_also_at_unicode_line_ends(fmt):
+    """validate counts an unfit object's rows with `str.splitlines`, which also ends a line at \\x0c, \\x85 or
+    U+2028; the streaming count must agree (a CSV's header included), not split at CR and LF only."""
+    text = "h,h\n" + "a,b\x0cc,d\u2028e,f\x85\n,\n  \n" + "g,h\r\n" * 3
+    source = JSONL.model_copy(update={"format": fmt})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(rows, "CHUNK_BYTES", 5)
+        found = rows.count_rows(io.BytesIO(text.encode()), source, LIMITS, gzipped=False, counted="text")
+    assert found == count_lines(text, fmt)
+    # By hand: 10 lines (\x85 then \n is two ends); blank: "", "  " and, in a CSV, the all-empty row ","
+    assert found == ((6, 3) if fmt == "csv" else (8, 2))
