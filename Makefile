@@ -31,9 +31,13 @@ DRY_RUN_ARGS ?=
 # passes --offline, --online, --select, --predictions DIR or --out DIR to tools/prompt_eval.py.
 TASK ?=
 PROMPTS_EVAL_ARGS ?=
+# `make local`: the chat page and the Api on http://127.0.0.1:$(PORT) (tools/local.py). FAKE_MODEL=1: the deterministic
+# fake model, no AWS needed; without it, Bedrock with your AWS credentials. USECASE as above.
+PORT ?= 8000
+FAKE_MODEL ?=
 SELECT := $(PY) -m tools.stack_selection $(CDK_OUT) --stacks "$(STACKS)" --
 
-.PHONY: help synth test lint unit bench layer bootstrap deploy diff destroy smoke docs register data-dry-run prompts-eval clean
+.PHONY: help synth test lint unit bench layer bootstrap deploy diff destroy smoke docs register data-dry-run prompts-eval local clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -140,6 +144,11 @@ data-dry-run: $(DEV_STAMP)  ## try the data pipeline on local files: USECASE=<id
 # to score or --select refused, 2: bad input, 3: a Bedrock call failed.
 prompts-eval: $(DEV_STAMP)  ## rank prompt variants on the golden set: USECASE=<id> TASK=<task> (offline without AWS)
 	$(PY) -m tools.prompt_eval $(if $(USECASE),--usecase "$(USECASE)") $(if $(TASK),--task "$(TASK)") $(PROMPTS_EVAL_ARGS)
+
+# One process: web/ as static files, /config.json ("local": true, no login) and the Api's ASGI app under /api, with a
+# fixed local user (KIT_LOCAL_USER) and in-memory stores; telemetry records are printed as JSON lines. docs/api.md.
+local: $(DEV_STAMP)  ## the chat page and the Api on 127.0.0.1 (PORT=8000), no login: FAKE_MODEL=1 (no AWS) or real Bedrock
+	$(PY) -m tools.local --port $(PORT) $(if $(USECASE),--usecase "$(USECASE)") $(if $(filter-out 0,$(FAKE_MODEL)),--fake-model)
 
 clean:  ## remove cdk.out, the layer build and tool caches
 	rm -rf $(CDK_OUT) .build .pytest_cache .mypy_cache .ruff_cache
