@@ -33,9 +33,13 @@ TASK ?=
 PROMPTS_EVAL_ARGS ?=
 # `make tco USECASE=<id>`: TCO_ARGS passes --refresh (SageMaker prices from the Price List API) or --out DIR.
 TCO_ARGS ?=
+# `make local`: the chat page and the Api on http://127.0.0.1:$(PORT) (tools/local.py). FAKE_MODEL=1: the deterministic
+# fake model, no AWS needed; without it, Bedrock with your AWS credentials. USECASE as above.
+PORT ?= 8000
+FAKE_MODEL ?=
 SELECT := $(PY) -m tools.stack_selection $(CDK_OUT) --stacks "$(STACKS)" --
 
-.PHONY: help synth test lint unit bench layer bootstrap deploy diff destroy smoke docs register data-dry-run prompts-eval tco clean
+.PHONY: help synth test lint unit bench layer bootstrap deploy diff destroy smoke docs register data-dry-run prompts-eval tco local clean
 
 help:  ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-13s %s\n", $$1, $$2}'
@@ -148,6 +152,11 @@ prompts-eval: $(DEV_STAMP)  ## rank prompt variants on the golden set: USECASE=<
 # Exit 0: written, 2: bad input or a price the snapshot lacks, 3: the Price List API failed.
 tco: $(DEV_STAMP)  ## TCO of Bedrock against a hosted model: USECASE=<id>, report in reports/<usecase>/ (offline)
 	$(PY) -m tools.tco $(if $(USECASE),--usecase "$(USECASE)") $(TCO_ARGS)
+
+# One process: web/ as static files, /config.json ("local": true, no login) and the Api's ASGI app under /api, with a
+# fixed local user (KIT_LOCAL_USER) and in-memory stores; telemetry records are printed as JSON lines. docs/api.md.
+local: $(DEV_STAMP)  ## the chat page and the Api on 127.0.0.1 (PORT=8000), no login: FAKE_MODEL=1 (no AWS) or real Bedrock
+	$(PY) -m tools.local --port $(PORT) $(if $(USECASE),--usecase "$(USECASE)") $(if $(filter-out 0,$(FAKE_MODEL)),--fake-model)
 
 clean:  ## remove cdk.out, the layer build and tool caches
 	rm -rf $(CDK_OUT) .build .pytest_cache .mypy_cache .ruff_cache

@@ -3,7 +3,8 @@
 The server is the real app (`api.app.create_app`) over the real request pipeline (`api.pipeline.ChatPipeline`
 with the real `SafetyChain`: validation, prefilter, denied terms on input, per-sentence output checks; the
 Comprehend checks are disabled because they are network calls) and in-memory stores, served by uvicorn on
-127.0.0.1 in a child process. Only the model is replaced: a local fake architecture that waits
+127.0.0.1 in a child process. Only the model is replaced: a local fake architecture (`tools.local_fakes.FakeModel`,
+the same one `make local FAKE_MODEL=1` runs with a script) that waits
 ``--first-token-ms``, emits a first sentence carrying its own ``time.monotonic()`` stamp (plus the first
 visible character of the next sentence, so the sentence splitter can close it at once), then streams
 ``--tokens`` more tokens every ``--pace-ms``.
@@ -33,7 +34,7 @@ import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -62,60 +63,6 @@ def bench_settings() -> Any:
     )
 
 
-class FakeModel:
-    """A `ChatArchitecture` streaming at a fixed pace; the first part carries its monotonic stamp."""
-
-    name = "direct"
-
-    def __init__(self, first_token_s: float, pace_s: float, tokens: int) -> None:
-        self.first_token_s, self.pace_s, self.tokens = first_token_s, pace_s, tokens
-
-    def run(self, turn: Any) -> Iterator[Any]:
-        from api.architectures.base import Finish, TextPart  # noqa: PLC0415
-        from api.chat import Usage  # noqa: PLC0415
-
-        time.sleep(self.first_token_s)
-        yield TextPart(f"Stamp {time.monotonic():.6f} sent. N")
-        for index in range(self.tokens):
-            time.sleep(self.pace_s)
-            yield TextPart(f"ext{index} " if index else "ext ")
-        yield Finish(usage=Usage(20, self.tokens + 4), stop_reason="end_turn", guardrail_action=None)
-
-
-class MemoryStores:
-    """Conversations, quotas and telemetry in memory: the bench measures the app and the pipeline."""
-
-    def __init__(self) -> None:
-        self.turns: dict[tuple[str, str], list[Any]] = {}
-
-    def window(self, user_id: str, session_id: str, max_tokens: int) -> tuple[Any, ...]:
-        return tuple(self.turns.get((user_id, session_id), ())[-4:])
-
-    def append(self, user_id: str, session_id: str, turns: Sequence[Any], request_id: str) -> None:
-        self.turns.setdefault((user_id, session_id), []).extend(turns)
-
-    def sessions(self, user_id: str) -> list[Any]:
-        return []
-
-    def session(self, user_id: str, session_id: str) -> Any:
-        return {}
-
-    def admit(self, user_id: str, quota: Any) -> None:
-        return None
-
-    def charge_tokens(self, user_id: str, quota: Any, tokens: int) -> None:
-        return None
-
-    def feedback(self, *args: Any) -> None:
-        return None
-
-    def event(self, *args: Any) -> None:
-        return None
-
-    def exchange(self, *args: Any) -> None:
-        return None
-
-
 class _Quiet:
     def info(self, msg: str, *args: Any, **kwargs: Any) -> None:
         return None
@@ -132,6 +79,8 @@ def serve(port: int, first_token_ms: float, pace_ms: float, tokens: int) -> None
     from api.pipeline import ChatPipeline, Clients  # noqa: PLC0415
     from common.safety.chain import SafetyChain, SafetyClients  # noqa: PLC0415
     from common.safety.policy import SafetySettings  # noqa: PLC0415
+
+    from tools.local_fakes import FakeModel, MemoryStores  # noqa: PLC0415 - the same fakes as `make local`
 
     settings = bench_settings()
     safety = SafetySettings.model_validate({"toxicity": {"enabled": False}, "pii": {"enabled": False}})

@@ -28,6 +28,7 @@ from stacks.knowledge.stack import KnowledgeProps, KnowledgeStack
 from stacks.prompts.settings import PromptsSettings
 from stacks.prompts.stack import PromptsProps, PromptsStack
 from stacks.usecase_files import PROMPTS_NEED, UseCaseFiles
+from stacks.web.stack import WebProps, WebStack
 
 StackT = TypeVar("StackT", bound=cdk.Stack)
 KNOWLEDGE_NEEDS = "the Knowledge stack (features.knowledge; -c features.knowledge=false builds without it)"
@@ -113,6 +114,7 @@ class JourneyStage(cdk.Stage):
         agent = files.agent  # agent.yaml is optional: a use case without it has no Agent stack
         self.agent = self._agent(agent) if features.agent and agent is not None else None
         self.api = self._api() if features.api else None
+        self.web = self._web(self.api) if features.web and self.api is not None else None
 
     def _add(self, part: str, stack: Callable[..., StackT], description: str, props: object) -> StackT:
         """One stack of this stage: construct id ``part``, named `<prefix>-<stage>-<part>`, described with the
@@ -266,5 +268,23 @@ class JourneyStage(cdk.Stage):
                     else None
                 ),
                 settings_source=f"usecases/{self._files.usecase.id}/{API_FILE}",
+            ),
+        )
+
+    def _web(self, api: ApiStack) -> WebStack:
+        foundation = self.foundation
+        return self._add(
+            "Web",
+            WebStack,
+            "chat page on CloudFront, same-origin with the API, Cognito managed login",
+            WebProps(
+                name_prefix=self.name_prefix,
+                stage=self._policy,
+                key=foundation.key,
+                access_logs=foundation.access_logs.bucket,
+                user_pool=api.users.user_pool,
+                api_stage=api.api.deployment_stage,
+                architectures=api.architectures,
+                tasks=api.settings.tasks,
             ),
         )

@@ -34,7 +34,10 @@ from tools.synth_summary import AssemblyError, stack_artifacts
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ALLOWLIST = REPO_ROOT / "tests" / "policy" / "resource_star_allowlist.yaml"
 # Logical-id prefixes of CDK framework providers: their policies are CDK's code, not the kit's.
-FRAMEWORK_PROVIDERS = ("CustomS3AutoDeleteObjectsCustomResourceProvider",)
+FRAMEWORK_PROVIDERS = (
+    "CustomS3AutoDeleteObjectsCustomResourceProvider",
+    "CustomCDKBucketDeployment8693BB64968944B69AAFB0CC9EB8756C",  # aws_s3_deployment (the Web stack's page)
+)
 IDENTITY_POLICY_TYPES = {"AWS::IAM::Policy", "AWS::IAM::ManagedPolicy", "AWS::IAM::Role"}
 POLICY_KEYS = {"PolicyDocument", "KeyPolicy", "AssumeRolePolicyDocument"}
 

@@ -64,11 +64,24 @@ class Features(StrictModel):
         "memory (needs guardrails; uses the knowledge base, agent and prompts when they are on; its WAF web ACL bills "
         "monthly even idle).",
     )
+    web: bool = Field(
+        True,
+        description="Web stack: the chat page on CloudFront (S3 with origin access control), same-origin with the "
+        "Api, and its Cognito managed-login client (needs api; left unset, it follows api).",
+    )
     custom_safety_models: bool = Field(
         False,
         description="Comprehend custom toxicity classifier and entity recognizer with endpoints "
         "(Guardrails stack; endpoints bill per hour while they exist).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _web_follows_api(cls, data: Any) -> Any:
+        """Unset, `web` takes api's value: `-c features.api=false` alone keeps building (the page needs the Api)."""
+        if isinstance(data, Mapping) and "web" not in data and "api" in data:
+            return {**data, "web": data["api"]}
+        return data
 
     @model_validator(mode="after")
     def _dependencies(self) -> Features:
@@ -80,6 +93,8 @@ class Features(StrictModel):
             raise ValueError("agent needs guardrails (every agent applies the use case's guardrail)")
         if self.api and not self.guardrails:
             raise ValueError("api needs guardrails (the chat pipeline applies the use case's guardrail)")
+        if self.web and not self.api:
+            raise ValueError("web needs api (the chat page calls the Api and signs in with its user pool)")
         return self
 
 

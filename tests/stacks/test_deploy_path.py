@@ -25,7 +25,7 @@ from tools.stack_selection import main as selection_main
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = "journey-customer-retention"  # <project>-<usecase> of cdk.json's defaults
 DEV, PROD = f"{PREFIX}-dev", f"{PREFIX}-prod"
-PARTS = ["Foundation", "Data", "Knowledge", "Guardrails", "Prompts", "Agent", "Api"]
+PARTS = ["Foundation", "Data", "Knowledge", "Guardrails", "Prompts", "Agent", "Api", "Web"]
 
 
 def cdk_ls(assembly: Path, *patterns: str) -> list[str]:

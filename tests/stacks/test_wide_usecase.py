@@ -25,6 +25,7 @@ from stacks.synth_gate import report_findings
 from tests.conftest import Synth, synthesize
 from tests.lambdas.pipeline.harness import layer_folder, settings_layer_id
 from tests.stacks.wide_usecase import FIELDS_PER_SOURCE, PROJECT, USECASE, WideCase, write_wide_usecase
+from tools.iam_check import FRAMEWORK_PROVIDERS
 
 # Settings left the environment for the layer; what stays (names, ARNs, a digest) must stay small: a quarter of
 # Lambda's 4 KB at the longest values the references can resolve to (the data part function holds a table name of
@@ -61,7 +62,7 @@ def test_both_stages_synthesize_with_zero_unacknowledged_findings(wide_synth: Sy
     assert sorted(wide_synth.templates) == sorted(
         f"{PROJECT}-customer-rete-{stage}-{part}"
         for stage in ("dev", "prod")
-        for part in ("Foundation", "Data", "Knowledge", "Guardrails", "Prompts", "Agent", "Api")
+        for part in ("Foundation", "Data", "Knowledge", "Guardrails", "Prompts", "Agent", "Api", "Web")
     )
 
 
@@ -70,7 +71,7 @@ def test_the_limits_check_passes_and_every_environment_is_within_the_budget(wide
     stacks = assembly_stacks(wide_synth.outdir)
     assert check_templates(stacks) == []
     sizes = environment_sizes(stacks)
-    kit = {key: size for key, size in sizes.items() if "CustomS3AutoDeleteObjects" not in key[1]}
+    kit = {key: size for key, size in sizes.items() if not key[1].startswith(FRAMEWORK_PROVIDERS)}
     # pipeline steps with settings, assemble (none), start, knowledge sync, the agent's tools and loader, the chat
     # API's buffered and streaming functions and its fine-tuning export; two stages
     assert len(kit) == 2 * (len(FUNCTION_SECTIONS) + 1 + 1 + 1 + 2 + 3)
