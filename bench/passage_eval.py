@@ -211,11 +211,12 @@ def evaluate(samples: Iterable[Row], threshold: float, show_misses: bool, sweep:
     scored: list[tuple[Row, float]] = []
     span_exact = Tally()
     chars = 0
-    elapsed = 0.0
+    elapsed = cpu = 0.0
     for row in samples:
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         verdict = scan_passage(row.text, threshold=threshold)
         elapsed += time.perf_counter() - started
+        cpu += time.process_time() - cpu_started
         chars += len(row.text)
         scored.append((row, verdict.score))
         split = "held-out" if row.held_out else "dev"
@@ -242,7 +243,8 @@ def evaluate(samples: Iterable[Row], threshold: float, show_misses: bool, sweep:
                 misses.append(f"FP {row.corpus} {row.doc_id} {verdict.reasons}: {where}")
     lines = [
         f"threshold {threshold}; {len(scored)} documents, {chars / 1e6:.1f} M characters scanned in {elapsed:.1f} s: "
-        f"{elapsed * 1000 / (chars / 10_000):.2f} ms per 10 KB",
+        f"{elapsed * 1000 / (chars / 10_000):.2f} ms per 10 KB wall clock, {cpu * 1000 / (chars / 10_000):.2f} ms CPU "
+        "(CPU time is the figure on a shared host: wall clock counts the time other processes hold the cores)",
         f"flagged attacked documents whose spans cover the planted text: {span_exact}",
         "",
     ]

@@ -105,7 +105,9 @@ def from_base64(run: str) -> str | None:
     """Standard or URL-safe base64, padding optional; a long word in one case is not taken for base64."""
     if run.isalpha() and (run.islower() or run.isupper()):
         return None
-    for decoder in (base64.b64decode, base64.urlsafe_b64decode):
+    # the URL-safe alphabet differs only in "-" and "_": without them it would decode the same bytes again
+    url_safe = "-" in run or "_" in run
+    for decoder in (base64.b64decode, base64.urlsafe_b64decode) if url_safe else (base64.b64decode,):
         try:
             decoded = printable(decoder(run + "=" * (-len(run) % 4)))
         except (binascii.Error, ValueError):

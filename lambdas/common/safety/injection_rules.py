@@ -575,4 +575,86 @@ RULES: tuple[Rule, ...] = (
         r"(?:restrizioni|regole|filtri))\b",
         triggers=("bist", "jetzt", "keine", "ohne", "sans", "sin", "senza"),
     ),
+    # Albanian, Irish, Scottish Gaelic and Zulu (issue 15, item 3): the languages of spikee's machine-translated
+    # jailbreaks, where the rules above read nothing. Phrased from the dev split's translated templates and
+    # instructions only (a jailbreak's framing, a request for the prompt or a secret, an addition to the
+    # reply), never from held-out rows; each phrase is a whole framing, not a single word, so ordinary text in
+    # those languages (Django's ga/gd/sq messages, the benign finance questions) keeps passing.
+    Rule(
+        "pretext_translated",
+        0.6,
+        r"\budhëzime\s+të\s+reja\b|\bmodalitet\w*\s+zhvillues\b|\bpër\s+të\s+mundësuar\s+diagnostik\w*"
+        r"|\brast\s+i\s+veçantë\s*:|\bharrova\s+të\s+të\s+kërkoj\b"
+        r"|\bnëse\s+të\s+kërkohet\b.{0,160}?\bnë\s+vend\s+të\s+kësaj\b"
+        r"|\btreoracha\s+nua\b|\bdífhabhtú\s+a\s+chumasú\b|\bcás\s+speisialta\s*:"
+        r"|\bmar\s+chuid\s+de\s+(?:phíblíne\s+tástála|chleachtadh\s+traenála)\b|\bnach\s+dteipeann\s+ar\s+thástálacha\b"
+        r"|\brinne\s+mé\s+dearmad\b[^.]{0,40}?\biarraidh\s+ort\b|\bmá\s+iarrtar\s+ort\b.{0,160}?\bina\s+ionad\s+sin\b"
+        r"|\bstiùireadh\s+ùr\b|\bmodh\s+leasachaidh\b|\bdebugadh\s+a\s+chomasachadh\b|\bcùis\s+shònraichte\s*:"
+        r"|\bmar\s+phàirt\s+de\s+(?:phìob-loidhne\s+deuchainn|eacarsaich\s+trèanaidh)\b|\bnach\s+fàillig\s+deuchainnean\b"
+        r"|\bdhìochuimhnich\s+mi\s+iarraidh\s+ort\b|\bma\s+thèid\s+iarraidh\s+ort\b.{0,160}?\ban\s+àite\s+sin\b"
+        r"|\bimiyalelo\s+emisha\b|\bicala\s+elikhethekile\b|\bngengxenye\s+yohlelo\s+lokuhlola\b"
+        r"|\bizivivinyo\s+azihluleki\b|\buma\s+utshelwe\b.{0,160}?\besikhundleni\s+salokho\b",
+        triggers=(
+            "udhëzim",
+            "modalitet",
+            "mundësuar",
+            "veçantë",
+            "harrova",
+            "kërkohet",
+            "treoracha",
+            "dífhabhtú",
+            "speisialta",
+            "chuid",
+            "dteipeann",
+            "dearmad",
+            "iarrtar",
+            "stiùireadh",
+            "modh",
+            "debugadh",
+            "shònraichte",
+            "phàirt",
+            "fàillig",
+            "dhìochuimhnich",
+            "iarraidh",
+            "imiyalelo",
+            "elikhethekile",
+            "lokuhlola",
+            "izivivinyo",
+            "utshelwe",
+        ),
+    ),
+    Rule(
+        "reveal_translated",
+        0.7,
+        r"\bpërsërit\s+(?:\w+\s+){0,2}?kërkesën\s+fillestare\b|\b(?:shfaq|trego|jep)\s+id-?(?:në)?\s+(?:tënde\s+)?unike\b"
+        r"|\bsipër\s+këtij\s+mesazhi\b"
+        r"|\bathdhéan\b[^.]{0,60}?\bmoladh\s+tosaigh\b|\bt(?:h)?eachtaireacht\s+ch?órais\b|\bathdhéan\s+na\s+focail\s+thuas\b"
+        r"|\buimhir\s+aitheantais\s+uathúil\b"
+        r"|\bath-aithris\s+air\s+(?:\w+\s+){0,3}?(?:cheist\s+tùsail|faclan\s+gu\s+h-àrd)\b|\bid\s+sònraichte\s+agad\b"
+        r"|\broinn\s+do\s+rèiteachadh\b"
+        r"|\bi-id\s+yakho\s+eyingqayizivele\b|\bphinda\s+amagama\s+aqala\s+ngo\b|\bngenhla\s+kwalo\s+myalezo\b",
+        triggers=(
+            "përsërit",
+            "unike",
+            "sipër",
+            "athdhéan",
+            "órais",
+            "aitheantais",
+            "ath-aithris",
+            "sònraichte",
+            "rèiteachadh",
+            "eyingqayizivele",
+            "amagama",
+            "myalezo",
+        ),
+    ),
+    Rule(
+        "output_tampering_translated",
+        0.55,
+        r"\bpërfshi\s+në\s+përgjigjen\s+tënde\b|\bnë\s+fund\s+të\s+përgjigjes\s+tënde\b"
+        r"|\bcuir\s+san\s+áireamh\s+i\s+do\s+fhreagra\b|\bag\s+deireadh\s+do\s+fhreagra\b"
+        r"|\bcuir\s+(?:a-steach\s+)?san\s+fhreagairt\s+agad\b|\baig\s+deireadh\s+do\s+fhreagairt\b"
+        r"|\bfaka\s+empendulweni\s+yakho\b|\bekugcineni\s+kwe?mp(?:em)?pendulo\s+yakho\b",
+        triggers=("përgjigj", "fhreagra", "fhreagairt", "empendulweni", "pendulo"),
+    ),
 )

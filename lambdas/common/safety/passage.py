@@ -25,7 +25,9 @@ and flags a third of plain news articles; cut into fixed windows, the attack's p
    short neighbouring blocks that score at least half the threshold (the rest of a multi-paragraph jailbreak);
    overlapping spans merge. The verdict's score is the maximum over segments; reasons name the rules.
 
-Stdlib only; about 6 ms per 10 KB on a loaded 2-core host (bench/passage_eval.py). Documents longer than
+Stdlib only; about 3.7-4.8 ms per 10 KB of CPU on a shared 2-core host (bench/passage_eval.py): what can be learnt
+from one pass over the document (its trigger words, where hints and encoded runs are) is found once, and a
+segment is only tested where the document says it can match. Documents longer than
 ``MAX_CHARS`` are scanned on their first ``MAX_CHARS`` characters.
 """
 
@@ -285,6 +287,8 @@ def _trigger_masks(trigger: str) -> tuple[int, int]:
 # words (cached: a document's vocabulary repeats) plus the few triggers with other characters, tested directly.
 _WORD_TRIGGERS = tuple((t, *_trigger_masks(t)) for t in sorted(_TRIGGERS) if _ALPHA.fullmatch(t))
 _OTHER_TRIGGERS = tuple((t, *_trigger_masks(t)) for t in sorted(_TRIGGERS) if not _ALPHA.fullmatch(t))
+_WORD_TRIGGER_MASKS = {trigger: (r, p) for trigger, r, p in _WORD_TRIGGERS}
+_TRIGGER_SIZES = sorted({len(trigger) for trigger in _WORD_TRIGGER_MASKS})
 _WORD_MASKS: dict[str, tuple[int, int]] = {}  # words holding a trigger, with their masks
 _TRIGGER_WORDS: set[str] = set()  # the same words, as a set (set operations with a dict iterate the dict)
 _KNOWN_WORDS: set[str] = set()  # every word seen, with or without a trigger
@@ -294,26 +298,8 @@ _MAX_WORDS = 100_000  # cached words (a few MB at most)
 def _masks(lowered: str) -> tuple[int, int]:
     """Bit masks of the prefilter rules and of the passage rules (and the cue) whose triggers occur in
     ``lowered``: exactly the rules the trigger test would let run."""
-    words = set(_ALPHA.findall(lowered))
-    new = words - _KNOWN_WORDS
-    if new:
-        if len(_KNOWN_WORDS) + len(new) > _MAX_WORDS:
-            _KNOWN_WORDS.clear()
-            _TRIGGER_WORDS.clear()
-            _WORD_MASKS.clear()
-        for word in new:
-            rules = passage = 0
-            for trigger, r, p in _WORD_TRIGGERS:
-                if trigger in word:
-                    rules |= r
-                    passage |= p
-            if rules or passage:
-                _WORD_MASKS[word] = (rules, passage)
-                _TRIGGER_WORDS.add(word)
-        _KNOWN_WORDS.update(new)
     rules = passage = 0
-    for word in words & _TRIGGER_WORDS:
-        r, p = _WORD_MASKS[word]
+    for r, p in _word_masks(set(_ALPHA.findall(lowered))).values():
         rules |= r
         passage |= p
     for trigger, r, p in _OTHER_TRIGGERS:
@@ -323,56 +309,163 @@ def _masks(lowered: str) -> tuple[int, int]:
     return rules, passage
 
 
+def _word_masks(words: set[str]) -> dict[str, tuple[int, int]]:
+    """The masks of those ``words`` that hold a trigger (the rest hold none), from the cache."""
+    new = words - _KNOWN_WORDS
+    if new:
+        if len(_KNOWN_WORDS) + len(new) > _MAX_WORDS:
+            _KNOWN_WORDS.clear()
+            _TRIGGER_WORDS.clear()
+            _WORD_MASKS.clear()
+        for word in new:
+            rules = passage = 0
+            for trigger in _substrings(word) & _WORD_TRIGGER_MASKS.keys():
+                r, p = _WORD_TRIGGER_MASKS[trigger]
+                rules |= r
+                passage |= p
+            if rules or passage:
+                _WORD_MASKS[word] = (rules, passage)
+                _TRIGGER_WORDS.add(word)
+        _KNOWN_WORDS.update(new)
+    return {word: _WORD_MASKS[word] for word in words & _TRIGGER_WORDS}
+
+
+def _substrings(word: str) -> set[str]:
+    """The substrings of ``word`` as long as a word trigger can be (fewer look-ups than testing each trigger)."""
+    n = len(word)
+    return {word[i : i + size] for size in _TRIGGER_SIZES if size <= n for i in range(n - size + 1)}
+
+
 def _bits(mask: int) -> list[int]:
-    out = []
-    while mask:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
+    """The set bits of ``mask``, low to high (cached: segments share a few hundred masks)."""
+    out = _BITS.get(mask)
+    if out is None:
+        out = []
+        rest = mask
+        while rest:
+            low = rest & -rest
+            out.append(low.bit_length() - 1)
+            rest ^= low
+        if len(_BITS) < 10_000:
+            _BITS[mask] = out
     return out
 
 
+_BITS: dict[int, list[int]] = {}
+
+
 class _DocGates:
-    """Where in the document the other readings of decoders.py can apply, found once per document.
+    """What one pass over the document tells every segment of it: its trigger words, and where the other
+    readings of decoders.py can apply.
 
     ``views`` tests its hints (leetspeak, spaced letters, rot13 and reversed words, encoded runs) on every
     segment; most segments hold none. Each hint is searched once over the document: a segment that overlaps
     no match of it cannot match it either (the hints have no anchors, and segment boundaries lie next to
     whitespace or markup, so ``\\b`` reads the same), and only a segment that does is tested as ``views`` would.
+    The same holds for words: a segment's runs of letters are runs of the document, so the document's words
+    are looked up once and a segment only intersects its words with the document's trigger words.
     Valid for segments that Unicode normalization leaves as they are (substrings of the document); others
     are read in full.
     """
 
     def __init__(self, text: str) -> None:
         lowered = text.lower()
-        self.hints = tuple(
-            _intervals(pattern, text) if words is None or any(w in lowered for w in words) else _NONE
-            for pattern, words in zip(_HINTS, _HINT_WORDS, strict=True)
+        words = set(_ALPHA.findall(lowered))
+        self.word_masks = _word_masks(words)
+        self.trigger_words = frozenset(self.word_masks)
+        # triggers with other characters: a segment's lower-cased text is a piece of the document's (lower()
+        # maps character by character; only a final sigma depends on its neighbours, and no trigger holds one)
+        self.other_triggers = tuple(entry for entry in _OTHER_TRIGGERS if entry[0] in lowered)
+        # The rot13 and reversed hints are whole words (\b on both sides): a match is one of the document's
+        # words. The leetspeak and spaced-letter hints are searched by a faster pattern whose every match lies
+        # inside a match of the hint (a character the hint must hold, with its context), so a segment holding
+        # a hint's match overlaps one of them. Both need a-z to be read only as a-z: with a letter outside
+        # ASCII that IGNORECASE reads as a-z, the hints themselves are searched.
+        folded = not text.isascii() and _FOLDS_TO_ASCII.search(text) is not None
+        hints = (
+            _intervals(pattern if folded or wide is None else wide, text)
+            if words_ is None or folded or not words.isdisjoint(words_)
+            else _NONE
+            for pattern, wide, words_ in zip(_HINTS, _WIDE_HINTS, _HINT_WORDS, strict=True)
         )
-        # a run worth decoding is a token of 16 characters or more, or spaced hex digits
-        long_token = max(map(len, text.split()), default=0) >= 16
-        self.encoded = _intervals(_ENCODED_HINT, text) if long_token else _NONE
-        self.spaced_hex = _intervals(decoders._SPACED_HEX, text)
-        # decoders that count characters or look for a marker: enabled per segment when the document has them
-        self.rare = (
-            text.count("0") + text.count("1") >= 48
-            or "\\u" in text
-            or "\\x" in text
-            or text.count(".-") + text.count("-.") >= 6
-            or "<~" in text
-        )
+        # only the readings with a match somewhere are tested per segment, in views' order
+        self.readings = tuple((*reading, found) for reading, found in zip(_READINGS, hints, strict=True) if found[0])
+        # Encoded runs: decoded_runs finds nothing in a segment that holds no run of any of its decoders. A
+        # base64 run holds no whitespace or markup character, so a segment's runs are the document's runs
+        # inside it: only those that decode gate a segment. The other runs may hold spaces (and so cross a
+        # segment boundary): a segment overlapping any of them is decoded. Each is searched only when the
+        # document passes the decoder's own cheap gate (spaced hex digits only enable the hex decoder, which
+        # then needs a hex run).
+        runs = [
+            _intervals(pattern, text)
+            for enabled, pattern in (
+                (True, _HEX_PAIRS),
+                (text.count("0") + text.count("1") >= 48, _BINARY_BYTES),
+                ("\\u" in text or "\\x" in text, decoders._ESCAPE_RUN),
+                (text.count(".-") + text.count("-.") >= 6, decoders._MORSE_RUN),
+                ("<~" in text, decoders._ASCII85_RUN),
+            )
+            if enabled
+        ]
+        self.encoded = _union([_decodable(text), *runs])  # one disjoint list: overlapping it = overlapping any
+
+    def read(
+        self, segment: str, normalized: str, lowered: str, start: int, end: int
+    ) -> tuple[int, int, list[tuple[str, str]]]:
+        """The trigger masks and the readings of the segment at ``[start, end)``: through the gates when
+        normalization left it a substring of the document, else in full."""
+        if normalized == segment:
+            return *self.masks(lowered), self.views(normalized, start, end)
+        return *_masks(lowered), views(normalized)
+
+    def masks(self, lowered: str) -> tuple[int, int]:
+        """``_masks(lowered)`` for the lower-cased text of a segment that is a substring of the document."""
+        rules = passage = 0
+        for word in self.trigger_words.intersection(_ALPHA.findall(lowered)):
+            r, p = self.word_masks[word]
+            rules |= r
+            passage |= p
+        for trigger, r, p in self.other_triggers:
+            if trigger in lowered:
+                rules |= r
+                passage |= p
+        return rules, passage
 
     def views(self, segment: str, start: int, end: int) -> list[tuple[str, str]]:
         """``decoders.views(segment)`` for the segment at ``[start, end)`` of the document."""
         out = [("plain", segment)]
-        for (name, read, pattern), intervals in zip(_READINGS, self.hints, strict=True):
+        for name, read, pattern, intervals in self.readings:
             if _overlaps(intervals, start, end) and pattern.search(segment):
                 out.append((name, read(segment)))
-        if self.rare or _overlaps(self.encoded, start, end) or _overlaps(self.spaced_hex, start, end):
+        if _overlaps(self.encoded, start, end):
             decoded = decoded_runs(segment)
             if decoded:
                 out.append(("decoded", "\n".join(decoded)))
         return out
+
+
+def _decodable(text: str) -> tuple[list[int], list[int]]:
+    """The base64 runs of ``text`` that decode to text (as ``decoded_runs`` reads them)."""
+    starts, ends = [], []
+    for token in _LONG_TOKEN.finditer(text):  # a run holds no whitespace: it lies inside one long token
+        for match in decoders._BASE64_RUN.finditer(text, token.start(), token.end()):
+            if decoders.from_base64(match.group(0)[: decoders.MAX_RUN]):
+                starts.append(match.start())
+                ends.append(match.end())
+    return starts, ends
+
+
+def _union(found: list[tuple[list[int], list[int]]]) -> tuple[list[int], list[int]]:
+    """Sorted, disjoint intervals covering those of ``found`` (each sorted and disjoint)."""
+    if len(found) == 1:
+        return found[0]
+    merged: list[list[int]] = []
+    for start, end in sorted(pair for starts, ends in found for pair in zip(starts, ends, strict=True)):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [start for start, _ in merged], [end for _, end in merged]
 
 
 def _intervals(pattern: re.Pattern[str], text: str) -> tuple[list[int], list[int]]:
@@ -402,16 +495,31 @@ _READINGS: tuple[tuple[str, Callable[[str], str], re.Pattern[str]], ...] = (
     ("reversed", _reversed, decoders._REVERSED_HINT),
 )
 _HINTS = tuple(pattern for _, _, pattern in _READINGS)
+# Faster patterns for the document-wide search: the digit or sign a leetspeak hint holds between letters or
+# before two letters; a letter between two spacers, twice (inside any run of five spaced letters); ten hex
+# pairs, optionally separated (a hex run without its word boundaries). ~3-6x faster than the originals.
+_WIDE_HINTS: tuple[re.Pattern[str] | None, ...] = (
+    re.compile(r"[0-9@$!](?:(?<=[a-zA-Z].)(?=[a-zA-Z])|(?<=[0-9@$])(?=[a-zA-Z]{2}))"),
+    re.compile(r"[ .\-_*][A-Za-z][ .\-_*][A-Za-z][ .\-_*]"),
+    None,
+    None,
+)
+_LONG_TOKEN = re.compile(r"\S{16,}")
+_HEX_PAIRS = re.compile(r"[0-9a-fA-F][0-9a-fA-F](?:[ :]?[0-9a-fA-F]{2}){9}")
+_BINARY_BYTES = re.compile(r"[01]{8}(?:\s?[01]{8}){5}")  # a binary run without its word boundary
 # The rot13 and reversed hints are a few words: a document holding none of them (lower-cased, as substrings)
 # has no match, and the regex is not run at all.
-_HINT_WORDS: tuple[tuple[str, ...] | None, ...] = (
+_HINT_WORDS: tuple[frozenset[str] | None, ...] = (
     None,
     None,
-    tuple(decoders._ROT13_HINT.pattern[5:-3].split("|")),
-    tuple(decoders._REVERSED_HINT.pattern[5:-3].split("|")),
+    frozenset(decoders._ROT13_HINT.pattern[5:-3].split("|")),
+    frozenset(decoders._REVERSED_HINT.pattern[5:-3].split("|")),
 )
+# The letters outside ASCII that an IGNORECASE a-z matches, or whose lower case holds a-z (found by a scan of
+# every code point: tests/lambdas/common/safety/test_passage_recall.py)
+_CASE_FOLDS_TO_ASCII = frozenset("\u0130\u0131\u017f\u212a")
+_FOLDS_TO_ASCII = re.compile("[" + "".join(sorted(_CASE_FOLDS_TO_ASCII)) + "]")
 _NONE: tuple[list[int], list[int]] = ([], [])
-_ENCODED_HINT = re.compile(r"(?<!\S)\S{16,}")
 
 # Markup an attacker hides text in: one block each, never split.
 _MARKUP = re.compile(
@@ -494,8 +602,7 @@ def _evidence(segment: str, gates: _DocGates, start: int, end: int) -> tuple[dic
     address to the AI is there), and whether the segment addresses an AI or its instructions."""
     normalized = normalize_unicode(segment)
     lowered = normalized.lower()
-    rule_mask, passage_mask = _masks(lowered)
-    readings = gates.views(normalized, start, end) if normalized == segment else views(normalized)
+    rule_mask, passage_mask, readings = gates.read(segment, normalized, lowered, start, end)
     weights: dict[str, float] = {}
     for view_name, view in readings:
         if view_name == "plain":
@@ -517,7 +624,8 @@ def _evidence(segment: str, gates: _DocGates, start: int, end: int) -> tuple[dic
     for view_name, view in readings:
         if view_name == "decoded":  # an encoded payload: the passage rules read its decoding too
             _decoded_passage_rules(view, weights)
-    cue = bool(passage_mask & _CUE_BIT) and _CUE.search(lowered) is not None
+    # two rules are two signals already: the cue could not change the segment's score, so it is not searched
+    cue = len(weights) < 2 and bool(passage_mask & _CUE_BIT) and _CUE.search(lowered) is not None
     if weights or cue:
         p = injection_model.MODEL.score(segment)
         if p >= _MODEL_SIGNAL:

@@ -33,6 +33,7 @@ RULES_BITS = (
         ("aWdub3JlIGFsbCBydWxlcw", "ignore all rules"),  # padding left off
         ("d2hvIGFyZSB5b3U/PyBhbmQgd2h5Pw==", "who are you?? and why?"),  # standard alphabet
         ("d2hvIGFyZSB5b3U_PyBhbmQgd2h5Pw==", "who are you?? and why?"),  # URL-safe alphabet
+        ("aWdub3JlIGFsbCA-Pj4gcnVsZXMgbm93", "ignore all >>> rules now"),  # URL-safe, its "-" only
         ("abcdefghijklmnopqrstuvwxyz", None),  # a long lower-case word is not base64
         ("ABCDEFGHIJKLMNOPQRSTUVWX", None),  # nor an upper-case one
         ("AAECAwQFBgcICQoLDA0ODw==", None),  # bytes 0-15: not text
