@@ -50,6 +50,7 @@ def stacks_on(features: Features, files: frozenset[str] = frozenset()) -> str:
         ("Prompts", features.prompts and "prompts.yaml" in files),
         ("Agent", features.agent and "agent.yaml" in files),
         ("Api", features.api),
+        ("Observability", features.observability),
     ]
     names = ["Foundation", *(name for name, on in switched if on)]
     if features.custom_safety_models:
