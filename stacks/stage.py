@@ -14,19 +14,38 @@ from constructs import Construct
 
 from stacks.agent.agents import GuardrailRef, KnowledgeBaseRef
 from stacks.agent.settings import AGENT_FILE, AgentSettings
+from stacks.agent.stack import METRICS_NAMESPACE as AGENT_NAMESPACE
 from stacks.agent.stack import AgentProps, AgentStack, check_agent_sources
+from stacks.agent.tools import ANALYST_SERVICE
 from stacks.api.access import AgentAccess, KnowledgeBaseAccess
 from stacks.api.settings import API_FILE
-from stacks.api.stack import ApiProps, ApiStack, FinetuneExportTarget, api_problems
+from stacks.api.stack import CHAT_SERVICE, STREAM_SERVICE, ApiProps, ApiStack, FinetuneExportTarget, api_problems
+from stacks.api.stack import METRICS_NAMESPACE as API_NAMESPACE
 from stacks.common.powertools import PowertoolsLayerSource
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import ConfigError, Environment, Features, KitConfig, Stage, UseCase
 from stacks.data.stack import DataProps, DataStack
 from stacks.foundation.stack import FoundationProps, FoundationStack
 from stacks.guardrails.stack import GuardrailsProps, GuardrailsStack
+from stacks.knowledge.stack import METRICS_NAMESPACE as KNOWLEDGE_NAMESPACE
 from stacks.knowledge.stack import KnowledgeProps, KnowledgeStack
+from stacks.observability.evaluation import QualityEvaluationProps, ReportsBucket, ServingPipeline
+from stacks.observability.signals import (
+    AgentSignals,
+    ApiSignals,
+    DataSignals,
+    GuardrailSignals,
+    JourneySignals,
+    KnowledgeSignals,
+    ModelSignals,
+    priced_model,
+)
+from stacks.observability.stack import ObservabilityProps, ObservabilityStack
 from stacks.prompts.settings import PromptsSettings
 from stacks.prompts.stack import PromptsProps, PromptsStack
+from stacks.scale.hosted_model import HostedModel
+from stacks.scale.settings import SCALE_FILE, require_section
+from stacks.scale.stack import FineTuningSource, ScaleProps, ScaleStack, gate_thresholds
 from stacks.usecase_files import PROMPTS_NEED, UseCaseFiles
 from stacks.web.stack import WebProps, WebStack
 
@@ -113,8 +132,13 @@ class JourneyStage(cdk.Stage):
         self.prompts = self._prompts(prompts) if features.prompts and prompts is not None else None
         agent = files.agent  # agent.yaml is optional: a use case without it has no Agent stack
         self.agent = self._agent(agent) if features.agent and agent is not None else None
+        # Scale before Api: the chat API may answer `direct` from the hosted model (scale.yaml `serve_direct`).
+        self.scale = self._scale() if features.hosted_model or features.fine_tuning else None
         self.api = self._api() if features.api else None
         self.web = self._web(self.api) if features.web and self.api is not None else None
+        self.observability = self._observability() if features.observability else None
+        if self.observability is not None:  # last: functions a construct added to it after its constructor
+            self.observability.alarm_own_functions()
 
     def _add(self, part: str, stack: Callable[..., StackT], description: str, props: object) -> StackT:
         """One stack of this stage: construct id ``part``, named `<prefix>-<stage>-<part>`, described with the
@@ -268,6 +292,159 @@ class JourneyStage(cdk.Stage):
                     else None
                 ),
                 settings_source=f"usecases/{self._files.usecase.id}/{API_FILE}",
+                hosted_model=self._hosted_direct(),
+            ),
+        )
+
+    def _hosted_direct(self) -> HostedModel | None:
+        """The Scale stack's endpoint when scale.yaml `hosted_model.serve_direct` asks the API to answer from it."""
+        hosted = self._files.scale.hosted_model
+        if self.scale is None or self.scale.hosted_model is None or hosted is None or not hosted.serve_direct:
+            return None
+        return self.scale.hosted_model
+
+    def _observability(self) -> ObservabilityStack:
+        """The journey's dashboard, alarms and queries over the stacks built before it (their public attributes)."""
+        foundation, files = self.foundation, self._files
+        watched: list[cdk.Stack] = [
+            stack
+            for stack in (
+                foundation, self.data, self.knowledge, self.guardrails, self.prompts, self.agent, self.scale, self.api, self.web
+            )
+            if stack is not None
+        ]
+        return self._add(
+            "Observability",
+            ObservabilityStack,
+            "journey dashboard, alarms, investigation queries and model invocation logging",
+            ObservabilityProps(
+                name_prefix=self.name_prefix,
+                stage=self._policy,
+                key=foundation.key,
+                alarm_topic=foundation.alarm_topic,
+                access_logs=foundation.access_logs.bucket,
+                signals=self._journey_signals(),
+                settings=files.observability,
+                watched_stacks=watched,
+                invocation_logging=self._config.features.invocation_logging,
+                evaluation=self._quality_evaluation(),
+            ),
+        )
+
+    def _quality_evaluation(self) -> QualityEvaluationProps | None:
+        """The scheduled quality evaluation, where there is something to evaluate: the Api stack's serving pipeline,
+        usecase.yaml `evaluation` and a golden set (usecases/<id>/golden/). Reports go to the Data stack's reports
+        bucket when there is one; otherwise the construct keeps its own."""
+        api, guardrails, data, files = self.api, self.guardrails, self.data, self._files
+        usecase, foundation = files.usecase, self.foundation
+        if api is None or usecase.evaluation is None or files.golden_dir is None:
+            return None
+        assert guardrails is not None  # Features: api needs guardrails
+        hosted = self._hosted_direct()
+        return QualityEvaluationProps(
+            name_prefix=self.name_prefix,
+            stage=self._policy,
+            key=foundation.key,
+            alarm_topic=foundation.alarm_topic,
+            usecase_id=usecase.id,
+            thresholds=usecase.evaluation,
+            serving=ServingPipeline(  # what _api() hands the Api stack, so RunTask runs the same pipeline
+                settings=api.settings,
+                safety_settings=guardrails.safety_settings_json(),
+                model=usecase.models_for(API_NEEDS).text,
+                guardrail=guardrails,
+                knowledge_base=self.knowledge.knowledge_base if self.knowledge is not None else None,
+                agent=self.agent.supervisor if self.agent is not None else None,
+                prompts=self.prompts,
+                more_grants=(hosted.grant_invoke,) if hosted is not None else (),
+            ),
+            golden_dir=files.golden_dir,
+            # The Data stack's reports bucket is encrypted with the Foundation key it was given (DataProps.key).
+            reports=ReportsBucket(data.stores.reports.bucket, foundation.key) if data is not None else None,
+            access_logs=foundation.access_logs.bucket,
+        )
+
+    def _journey_signals(self) -> JourneySignals:
+        """What each built stack publishes, by the names its code writes (stacks/observability/signals.py)."""
+        data, knowledge, guardrails, agent, api = self.data, self.knowledge, self.guardrails, self.agent, self.api
+        usecase = self._files.usecase
+        prices = {
+            model_id: (price.input_per_1k, price.output_per_1k)
+            for model_id, price in self._files.observability.prices.items()
+        }
+        models: list[ModelSignals] = []
+        if usecase.models is not None and (api is not None or agent is not None or self.prompts is not None):
+            models.append(priced_model(usecase.models.text, "text", prices))
+        if usecase.models is not None and knowledge is not None:
+            models.append(priced_model(usecase.models.embedding, "embedding", prices))
+        return JourneySignals(
+            usecase_id=usecase.id,
+            data=DataSignals(
+                namespace=data.metrics_namespace,
+                state_machine=data.state_machine,
+                failed_alarm=next(a for a in data.alarms if a.node.id == "PipelineExecutionsFailed"),
+            )
+            if data is not None
+            else None,
+            knowledge=KnowledgeSignals(
+                namespace=KNOWLEDGE_NAMESPACE, knowledge_base_id=knowledge.knowledge_base.knowledge_base_id
+            )
+            if knowledge is not None
+            else None,
+            api=ApiSignals(
+                api_name=api.api.rest_api_name,
+                web_acl_name=str(api.firewall.web_acl.name),
+                namespace=API_NAMESPACE,
+                chat_service=CHAT_SERVICE,
+                stream_service=STREAM_SERVICE,
+                architectures=api.architectures,
+                log_groups=(api.chat.log_group, api.stream.log_group),
+                critical_alarms=tuple(a for a in api.alarms if a.node.id in ("ChatErrors", "StreamErrors")),
+            )
+            if api is not None
+            else None,
+            guardrail=GuardrailSignals(guardrails.guardrail_arn, guardrails.guardrail_version)
+            if guardrails is not None
+            else None,
+            agent=AgentSignals(namespace=AGENT_NAMESPACE, tool_service=ANALYST_SERVICE) if agent is not None else None,
+            models=tuple(models),
+        )
+
+    def _scale(self) -> ScaleStack:
+        """The hosted model and/or the fine-tuning workflow; a switched-on feature needs its scale.yaml section."""
+        foundation, features, usecase = self.foundation, self._config.features, self._files.usecase
+        scale = self._files.scale
+        fine_tuning: FineTuningSource | None = None
+        if features.hosted_model:
+            require_section(scale, "hosted_model", usecase.id, "hosted_model")
+        if features.fine_tuning:
+            require_section(scale, "fine_tuning", usecase.id, "fine_tuning")
+            settings, data = scale.fine_tuning, self.data
+            assert settings is not None
+            assert data is not None
+            source = f"usecases/{usecase.id}/{SCALE_FILE}"
+            evaluation = usecase.evaluation_for("features.fine_tuning (the promotion gate)")
+            if not scale.golden:
+                raise ConfigError(source, "fine_tuning.golden_task", f"no golden/{settings.golden_task}.jsonl cases")
+            fine_tuning = FineTuningSource(
+                curated_bucket=data.curated.bucket,
+                settings=settings,
+                thresholds=gate_thresholds(evaluation),
+                golden=scale.golden,
+            )
+        return self._add(
+            "Scale",
+            ScaleStack,
+            "hosted model and fine-tuning workflow",
+            ScaleProps(
+                name_prefix=self.name_prefix,
+                stage=self._policy,
+                key=foundation.key,
+                alarm_topic=foundation.alarm_topic,
+                access_logs=foundation.access_logs.bucket,
+                usecase_id=usecase.id,
+                hosted_model=scale.hosted_model if features.hosted_model else None,
+                fine_tuning=fine_tuning,
             ),
         )
 

@@ -19,7 +19,9 @@ from stacks.data.settings import DataSettings, load_data_settings
 from stacks.guardrails.policy import GuardrailPolicy, load_guardrail_policy
 from stacks.guardrails.safety_settings import SafetyConfig, load_safety_config
 from stacks.knowledge.settings import KnowledgeSettings, load_knowledge_settings
+from stacks.observability.settings import ObservabilitySettings, load_observability_settings
 from stacks.prompts.settings import PROMPTS_FILE, PromptsSettings, load_prompts_settings
+from stacks.scale.settings import ScaleSettings, load_scale_files
 
 PROMPTS_NEED = f"{PROMPTS_FILE} (each prompt runs on models.text)"
 
@@ -34,6 +36,9 @@ class UseCaseFiles:
     prompts: PromptsSettings | None = None  # prompts.yaml is optional: without it, no Prompts stack
     agent: AgentSettings | None = None  # agent.yaml is optional: without it, no Agent stack
     api: ApiFileSettings = field(default_factory=ApiFileSettings)  # api.yaml is optional: without it, the defaults
+    observability: ObservabilitySettings = field(default_factory=ObservabilitySettings)  # observability.yaml (optional)
+    scale: ScaleSettings = field(default_factory=ScaleSettings)  # scale.yaml's Scale-stack sections (optional)
+    golden_dir: Path | None = None  # usecases/<id>/golden when it holds a <task>.jsonl golden set (optional)
 
 
 def load_usecase_files(usecase_id: str, root: Path = USECASES_DIR) -> UseCaseFiles:
@@ -50,4 +55,14 @@ def load_usecase_files(usecase_id: str, root: Path = USECASES_DIR) -> UseCaseFil
         prompts=prompts,
         agent=load_agent_settings(usecase_id, root),
         api=load_api_settings(usecase_id, root),
+        observability=load_observability_settings(usecase_id, root),
+        scale=load_scale_files(usecase_id, root),
+        golden_dir=golden_dir(usecase_id, root),
     )
+
+
+def golden_dir(usecase_id: str, root: Path = USECASES_DIR) -> Path | None:
+    """The use case's golden folder when it holds a golden set (one <task>.jsonl a task), else None: the scheduled
+    quality evaluation is built only with one."""
+    folder = root / usecase_id / "golden"
+    return folder if any(folder.glob("*.jsonl")) else None

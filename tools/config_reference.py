@@ -32,7 +32,9 @@ from stacks.guardrails.policy import GuardrailPolicy
 from stacks.guardrails.safety_settings import SafetyConfig
 from stacks.knowledge.settings import KnowledgeSettings
 from stacks.limits import rules_table, tokens_table
+from stacks.observability.settings import ObservabilitySettings
 from stacks.prompts.settings import PromptsSettings
+from stacks.scale.settings import ScaleSettings
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
@@ -200,6 +202,8 @@ STAGE_FILES: dict[type[BaseModel], tuple[Path, str]] = {
     PromptsSettings: (ROOT / "docs" / "prompts.md", "prompts"),
     AgentSettings: (ROOT / "docs" / "agent.md", "agent"),
     ApiFileSettings: (ROOT / "docs" / "api.md", "api"),
+    ObservabilitySettings: (ROOT / "docs" / "observability.md", "observability"),
+    ScaleSettings: (ROOT / "docs" / "scale.md", "scale"),
 }
 RENDERED_MODELS: frozenset[type[BaseModel]] = frozenset({KitConfig, UseCase, *STAGE_FILES})
 

@@ -37,7 +37,6 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import statistics
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -55,14 +54,19 @@ from stacks.prompts.settings import PROMPTS_FILE, PromptsSettings, Task, Variant
 
 # isort: split
 from common.evaluation import cost as costs
-from common.evaluation import label_metrics, perplexity, text_metrics
+from common.evaluation import perplexity, scoring
 from common.prompts.chain import ChainError, ChainStep, Usage, run_chain
 from common.prompts.contract import Inference
 
 NAME = "prompts-eval"
 EXAMPLE_TITLE = "EXAMPLE DATA — not model output"
-# Task kinds by task name; any other task is "text".
-TASK_KINDS = {"classify": "label", "extract": "span"}
+# Task kinds by task name (any other task is "text") and the table's names of the kit's metrics, in column order.
+TASK_KINDS = scoring.TASK_KINDS
+DISPLAY = {
+    "text": {"ROUGEL": "ROUGE-L", "ROUGE1": "ROUGE-1", "ROUGE2": "ROUGE-2", "BLEU": "BLEU", "WER": "WER"},
+    "label": {"F1": "macro-F1", "ExactMatch": "exact"},
+    "span": {"F1": "token F1", "ExactMatch": "exact"},
+}
 PRIMARY = {"text": "ROUGE-L", "label": "macro-F1", "span": "token F1"}
 HEADER_KINDS = ("model", "example")
 OUT_DIR = REPO_ROOT / ".build" / "prompt-eval"
@@ -124,8 +128,9 @@ def _json_lines(path: Path) -> list[tuple[int, Any]]:
     return rows
 
 
-def load_golden(path: Path, variables: Sequence[str]) -> list[Case]:
-    """The golden cases of one task; each must carry exactly the task's declared variables."""
+def load_golden(path: Path, variables: Sequence[str] | None) -> list[Case]:
+    """The golden cases of one task; each must carry exactly the task's declared variables (``None``: any
+    variables, or none, as `python -m tools.evaluate` reads a references file)."""
     if not path.is_file():
         raise PromptEvalError(f"{_display(path)}: no golden set for this task")
     cases: list[Case] = []
@@ -139,14 +144,19 @@ def load_golden(path: Path, variables: Sequence[str]) -> list[Case]:
             raise PromptEvalError(f"{where}: id: must be a non-empty string")
         if case_id in seen:
             raise PromptEvalError(f"{where}: id: '{case_id}' appears twice")
+        if variables is None and values is None:
+            values = {}
         if not isinstance(values, dict) or not all(isinstance(v, str) for v in values.values()):
             raise PromptEvalError(f"{where}: variables: must map each variable name to a string")
-        missing = [name for name in variables if name not in values]
-        unknown = [name for name in values if name not in variables]
-        if missing:
-            raise PromptEvalError(f"{where}: variables: missing {', '.join(missing)} (the task declares {variables})")
-        if unknown:
-            raise PromptEvalError(f"{where}: variables: {', '.join(unknown)} not declared by the task")
+        if variables is not None:
+            missing = [name for name in variables if name not in values]
+            unknown = [name for name in values if name not in variables]
+            if missing:
+                raise PromptEvalError(
+                    f"{where}: variables: missing {', '.join(missing)} (the task declares {variables})"
+                )
+            if unknown:
+                raise PromptEvalError(f"{where}: variables: {', '.join(unknown)} not declared by the task")
         if not isinstance(reference, str):
             raise PromptEvalError(f"{where}: reference: must be a string")
         seen.add(case_id)
@@ -250,49 +260,34 @@ class VariantScore:
 
 
 def task_kind(task: str) -> str:
-    return TASK_KINDS.get(task, "text")
+    return scoring.task_kind(task)
 
 
 def score_variant(
     kind: str, variant: Variant, cases: Sequence[Case], predictions: Predictions, price: costs.Price | None
 ) -> VariantScore:
-    """Every metric of one variant's predictions on the golden set."""
-    outputs = [predictions.by_id[case.id].output for case in cases]
-    references = [case.reference for case in cases]
-    metrics: dict[str, float]
-    if kind == "label":
-        labels = sorted({label_metrics.normalize_label(r) for r in references})
-        metrics = {
-            "macro-F1": label_metrics.macro_f1(outputs, references, labels),
-            "exact": label_metrics.exact_match(outputs, references),
-        }
-    elif kind == "span":
-        metrics = {
-            "token F1": label_metrics.mean_token_f1(outputs, references),
-            "exact": label_metrics.mean_squad_exact(outputs, references),
-        }
-    else:
-        scores = text_metrics.score_text(outputs, references)
-        metrics = {
-            "ROUGE-L": scores.rouge.rouge_l,
-            "ROUGE-1": scores.rouge.rouge1,
-            "ROUGE-2": scores.rouge.rouge2,
-            "BLEU": scores.bleu,
-            "WER": scores.wer,
-        }
+    """Every metric of one variant's predictions on the golden set (lambdas/common/evaluation/scoring.py), shown
+    under this table's names."""
     rows = [predictions.by_id[case.id] for case in cases]
-    tokens_in, tokens_out = sum(p.input_tokens for p in rows), sum(p.output_tokens for p in rows)
+    scores = scoring.score(
+        kind,
+        [
+            scoring.Scored(p.output, case.reference, p.latency_ms, p.input_tokens, p.output_tokens, p.logprobs)
+            for p, case in zip(rows, cases, strict=True)
+        ],
+    )
+    metrics = {shown: scores.quality[name] for name, shown in DISPLAY[kind].items()}
     return VariantScore(
         variant=variant.name,
         technique=variant.technique,
         predictions=predictions,
         metrics=metrics,
         primary=metrics[PRIMARY[kind]],
-        latency_p50_ms=statistics.median(p.latency_ms for p in rows),
-        input_tokens=tokens_in / len(rows),
-        output_tokens=tokens_out / len(rows),
-        cost_usd=costs.cost(tokens_in, tokens_out, price),
-        perplexity=perplexity.corpus_perplexity(p.logprobs for p in rows),
+        latency_p50_ms=scores.latency_p50_ms,
+        input_tokens=scores.input_tokens / len(rows),
+        output_tokens=scores.output_tokens / len(rows),
+        cost_usd=costs.cost(scores.input_tokens, scores.output_tokens, price),
+        perplexity=scores.perplexity,
     )
 
 

@@ -51,6 +51,7 @@ def stacks_on(features: Features, files: frozenset[str] = frozenset()) -> str:
         ("Agent", features.agent and "agent.yaml" in files),
         ("Api", features.api),
         ("Web", features.web and features.api),
+        ("Observability", features.observability),
     ]
     names = ["Foundation", *(name for name, on in switched if on)]
     if features.custom_safety_models:

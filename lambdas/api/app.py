@@ -526,13 +526,20 @@ def create_app(deps: AppDependencies, *, local: bool = False) -> Starlette:  # n
             if close is not None:
                 with suppress(Exception):
                     close()
+            # One line per request: who (the Cognito sub, as API Gateway's access log has it), what came of it and
+            # where the time went; docs/observability.md's Logs Insights queries read these fields.
+            blocked = answer.blocked if answer is not None else None
             deps.logger.info(
                 "chat",
                 extra={
+                    "request_id": chat.request_id,
+                    "user_id": chat.caller.user_id,
                     "architecture": chat.architecture,
                     "session_id": chat.session_id,
-                    "outcome": error or ("blocked" if answer and answer.blocked else "answered"),
+                    "outcome": error or ("blocked" if blocked else "answered"),
+                    "causes": ",".join(_causes(blocked)) if blocked is not None else "",
                     "latency_ms": round((deps.clock() - started) * 1000, 1),
+                    "first_event_ms": None if first is None else round((first - started) * 1000, 1),
                 },
             )
 
@@ -644,6 +651,9 @@ def create_app(deps: AppDependencies, *, local: bool = False) -> Starlette:  # n
             return _error_response(ApiError("INTERNAL", "internal error"), _request_id(request))
         if mapped.status == 429:
             deps.logger.warning("throttled", extra={"code": mapped.code})
+            # QUOTA_EXCEEDED (the caller's quota) or a throttled model or table (MODEL_THROTTLED, THROTTLED), by code:
+            # the dashboard's quota rejections. Counted only before a stream starts (then it is an `error` event).
+            deps.metrics.record("RequestsThrottled", 1, "Count", {"code": mapped.code})
         return _error_response(mapped, _request_id(request))
 
     def _request_id(request: Request) -> str:

@@ -57,6 +57,10 @@ class ApiSettings(_Frozen):
     )
     default_task: str | None = None
     prompt_router_arn: str | None = Field(None, description="multi-task: Bedrock intelligent prompt routing.")
+    hosted_endpoint: str | None = Field(
+        None, description="direct on the Scale stack's SageMaker endpoint instead of Bedrock (features.hosted_model)."
+    )
+    hosted_inference_component: str | None = Field(None, description="The endpoint's inference component, if any.")
     max_prompt_chars: int = Field(4000, ge=1, le=100_000)
     history_tokens: int = Field(2000, ge=0, description="The conversation window, in estimated tokens.")
     conversation_days: int = Field(30, ge=1, description="TTL of a conversation.")

@@ -61,30 +61,15 @@ def real_deps(environ: Mapping[str, str]) -> AppDependencies:
     # the heavy part, at startup: boto3, Powertools, the safety library, the pipeline and the stores
     from aws_lambda_powertools import Logger, Metrics  # noqa: PLC0415
     from common.clients import client  # noqa: PLC0415
-    from common.safety.chain import PowertoolsMetricsSink, SafetyChain, SafetyClients  # noqa: PLC0415
 
     from api.deployed_settings import settings_from_deployment  # noqa: PLC0415
-    from api.metrics import PowertoolsCounter  # noqa: PLC0415
-    from api.pipeline import ChatPipeline, Clients  # noqa: PLC0415
-    from api.prompts import ManagedPrompts  # noqa: PLC0415
     from api.store import Conversations, Quotas, Telemetry  # noqa: PLC0415
+    from api.wiring import real_pipeline  # noqa: PLC0415
 
     settings, safety_settings = settings_from_deployment(environ)  # settings layer + deploy-time ids
     service = environ.get("POWERTOOLS_SERVICE_NAME") or f"{settings.usecase}-api"
     logger = Logger(service=service)
-    namespace = settings.metrics_namespace
-    bedrock_runtime = client("bedrock-runtime")
-    safety = SafetyChain(
-        safety_settings,
-        SafetyClients(comprehend=client("comprehend"), bedrock_runtime=bedrock_runtime),
-        logger=logger,
-        metrics=PowertoolsMetricsSink(namespace, service),
-    )
-    prompts = ManagedPrompts(settings.prompt_parameters, ssm=client("ssm"), bedrock_agent=client("bedrock-agent"))
-    clients = Clients(bedrock_runtime=bedrock_runtime, bedrock_agent_runtime=client("bedrock-agent-runtime"))
-    pipeline = ChatPipeline(
-        settings, safety, clients, prompts, metrics=PowertoolsCounter(namespace, service), logger=logger
-    )
+    pipeline = real_pipeline(settings, safety_settings, service=service, logger=logger)
     dynamodb = client("dynamodb")
     return AppDependencies(
         settings=settings,

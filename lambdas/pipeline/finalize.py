@@ -23,6 +23,7 @@ from pipeline.storage import Storage
 
 logger, tracer = powertools()
 metrics = powertools_metrics()
+PSI_METRIC = "PopulationStabilityIndex"
 
 
 def build_report(request: FinalizeRequest, counts: dict[str, int], now: datetime) -> dict[str, Any]:
@@ -52,6 +53,14 @@ def emit_metrics(report: dict[str, Any], sink: Metrics) -> None:
     for kind, count in report["profile"]["pii"]["entities"].items():
         with single_metric(name="PiiEntities", unit=MetricUnit.Count, value=count, namespace=sink.namespace) as one:
             one.add_dimension(name="EntityType", value=kind)
+    # The population stability index of each profiled group against its reference (the Observability dashboard's
+    # Data section); a group without a defined PSI (no records) publishes none.
+    for group, figures in report["profile"].get("groups", {}).items():
+        psi = figures.get("psi", {}).get("value")
+        if psi is None:
+            continue
+        with single_metric(name=PSI_METRIC, unit=MetricUnit.NoUnit, value=psi, namespace=sink.namespace) as one:
+            one.add_dimension(name="Group", value=group)
 
 
 def process(

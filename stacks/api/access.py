@@ -49,6 +49,16 @@ class AgentAccess(Protocol):
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
 
+class HostedModelAccess(Protocol):
+    """A SageMaker endpoint that serves `direct` instead of Bedrock (the Scale stack's `HostedModel`)."""
+
+    @property
+    def endpoint_name(self) -> str: ...
+    @property
+    def inference_component_name(self) -> str | None: ...
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
 class PromptsAccess(Protocol):
     @property
     def parameter_names(self) -> dict[str, str]: ...

@@ -43,7 +43,7 @@ from aws_cdk import aws_sns as sns
 from constructs import Construct
 from pipeline.contract import PiiPolicy
 
-from stacks.api.access import AgentAccess, GuardrailAccess, KnowledgeBaseAccess, PromptsAccess
+from stacks.api.access import AgentAccess, GuardrailAccess, HostedModelAccess, KnowledgeBaseAccess, PromptsAccess
 from stacks.api.firewall import ApiFirewall
 from stacks.api.request_models import chat_schema, events_schema, feedback_schema
 from stacks.api.settings import API_FILE, USECASE_ARCHITECTURES, ApiArchitecture, ApiFileSettings
@@ -51,6 +51,7 @@ from stacks.api.tables import CONVERSATIONS, QUOTAS, TELEMETRY, ApiTables
 from stacks.api.users import ChatUsers
 from stacks.api.web_adapter import HANDLER, adapter_environment, web_adapter_layer
 from stacks.common.buckets import grant_write_prefix
+from stacks.common.deploy_time import split_deploy_time
 from stacks.common.kit_function import KitFunction
 from stacks.common.kms_key import allow_service_use, grant_key_use_via
 from stacks.common.nag import acknowledge, acknowledge_all, acknowledge_object_prefix, each_pack, iam5_resource_finding
@@ -134,6 +135,7 @@ class ApiProps:
     agent: AgentAccess | None = None  # required when agent is offered
     prompts: PromptsAccess | None = None  # required for multi-task
     finetune_export: FinetuneExportTarget | None = None  # None: no export function
+    hosted_model: HostedModelAccess | None = None  # serves `direct` instead of Bedrock (features.hosted_model)
     settings_source: str = API_FILE  # how errors name api.yaml
 
 
@@ -246,6 +248,10 @@ class ApiStack(cdk.Stack):
             },
             metrics_namespace=METRICS_NAMESPACE,
             cors_origins=tuple(file.cors_origins),
+            hosted_endpoint=props.hosted_model.endpoint_name if props.hosted_model is not None else None,
+            hosted_inference_component=(
+                props.hosted_model.inference_component_name if props.hosted_model is not None else None
+            ),
         )
 
     # ------------------------------------------------------------------ functions
@@ -291,6 +297,8 @@ class ApiStack(cdk.Stack):
             props.knowledge_base.grant_retrieve(role)
         if "agent" in offered and props.agent is not None:
             props.agent.grant_invoke(role)
+        if props.hosted_model is not None:
+            props.hosted_model.grant_invoke(role)
         if props.prompts is not None:
             props.prompts.grant_read(role)
             props.prompts.grant_render(role)
@@ -561,23 +569,6 @@ class ApiStack(cdk.Stack):
             ThresholdAlarm(self, alarm_id, metric=metric, description=description, topic=self._props.alarm_topic)
             for alarm_id, description, metric in checks
         ]
-
-
-def split_deploy_time(value: Any) -> tuple[Any, Any]:
-    """(what is known at synth, what CloudFormation fills in) of a JSON value: a string holding a token goes to
-    the second, mapping by mapping; a list with a token goes whole. An empty side is None."""
-    if isinstance(value, dict):
-        static, deployed = {}, {}
-        for key, item in value.items():
-            known, filled = split_deploy_time(item)
-            if known is not None:
-                static[key] = known
-            if filled is not None:
-                deployed[key] = filled
-        return (static if static or not deployed else None), (deployed or None)
-    if cdk.Token.is_unresolved(json.dumps(value)):
-        return None, value
-    return value, None
 
 
 def offered_architectures(usecase_architecture: str, settings: ApiFileSettings) -> tuple[ApiArchitecture, ...]:

@@ -69,10 +69,32 @@ class Features(StrictModel):
         description="Web stack: the chat page on CloudFront (S3 with origin access control), same-origin with the "
         "Api, and its Cognito managed-login client (needs api; left unset, it follows api).",
     )
+    observability: bool = Field(
+        True,
+        description="Observability stack: one dashboard for the journey, alarms with meaning, investigation queries "
+        "(docs/observability.md).",
+    )
+    invocation_logging: bool = Field(
+        False,
+        description="Bedrock model invocation logging to a CMK-encrypted log group and S3 prefix (Observability "
+        "stack). "
+        "Opt-in: the setting is one per account and region; the stack records the setting it finds and restores it "
+        "on delete (docs/observability.md).",
+    )
     custom_safety_models: bool = Field(
         False,
         description="Comprehend custom toxicity classifier and entity recognizer with endpoints "
         "(Guardrails stack; endpoints bill per hour while they exist).",
+    )
+    hosted_model: bool = Field(
+        False,
+        description="Scale stack: an open-weights model (optionally quantized) on a SageMaker endpoint with the LMI "
+        "container, from scale.yaml `hosted_model` (bills per instance-hour while an instance runs).",
+    )
+    fine_tuning: bool = Field(
+        False,
+        description="Scale stack: the Bedrock fine-tuning workflow on the thumbs-up export, gated on the golden set "
+        "and a human approval, from scale.yaml `fine_tuning` (needs data; jobs and promotions bill when they run).",
     )
 
     @model_validator(mode="before")
@@ -91,10 +113,14 @@ class Features(StrictModel):
             raise ValueError("knowledge needs data (it indexes the curated bucket)")
         if self.agent and not self.guardrails:
             raise ValueError("agent needs guardrails (every agent applies the use case's guardrail)")
+        if self.fine_tuning and not self.data:
+            raise ValueError("fine_tuning needs data (it trains on the curated bucket's fine-tuning export)")
         if self.api and not self.guardrails:
             raise ValueError("api needs guardrails (the chat pipeline applies the use case's guardrail)")
         if self.web and not self.api:
             raise ValueError("web needs api (the chat page calls the Api and signs in with its user pool)")
+        if self.invocation_logging and not self.observability:
+            raise ValueError("invocation_logging needs observability (its stack holds the logging destinations)")
         return self
 
 

@@ -109,6 +109,38 @@ class EvaluationThresholds(StrictModel):
     rouge_l_min: float = Field(ge=0, le=1, description="ROUGE-L F1, 0-1.")
     wer_max: float = Field(ge=0, le=1, description="Word error rate, 0-1.")
     perplexity_max: float | None = Field(None, gt=1, description="Only where the model returns log-probs.")
+    rouge1_min: float | None = Field(None, ge=0, le=1, description="ROUGE-1 F1, 0-1 (text tasks).")
+    rouge2_min: float | None = Field(None, ge=0, le=1, description="ROUGE-2 F1, 0-1 (text tasks).")
+    exact_match_min: float | None = Field(
+        None, ge=0, le=1, description="Exact match, 0-1 (label and span tasks: classify, extract)."
+    )
+    f1_min: float | None = Field(None, ge=0, le=1, description="Macro-F1 (classify) or SQuAD token F1 (extract), 0-1.")
+    latency_p90_ms_max: float | None = Field(
+        None, gt=0, description="p90 of one golden case through the serving pipeline, milliseconds."
+    )
+    regression_margin: float = Field(
+        0.05,
+        ge=0,
+        le=1,
+        description="The scheduled evaluation fails when a metric is worse than the last accepted run's by more "
+        "than this fraction of its value (0.05: 5%).",
+    )
+
+    def gate_thresholds(self) -> dict[str, float]:
+        """The thresholds by the evaluation library's metric names (lambdas/common/evaluation/gate.py), unset ones
+        left out: what the scheduled evaluation and `python -m tools.evaluate --usecase` gate on."""
+        named = {
+            "BLEU": self.bleu_min,
+            "ROUGEL": self.rouge_l_min,
+            "WER": self.wer_max,
+            "Perplexity": self.perplexity_max,
+            "ROUGE1": self.rouge1_min,
+            "ROUGE2": self.rouge2_min,
+            "ExactMatch": self.exact_match_min,
+            "F1": self.f1_min,
+            "LatencyP90": self.latency_p90_ms_max,
+        }
+        return {metric: value for metric, value in named.items() if value is not None}
 
 
 class SuccessMetric(StrictModel):

@@ -23,6 +23,7 @@ from stacks.api.web_adapter import LAYER_ACCOUNT as ADAPTER_LAYER_ACCOUNT
 from stacks.api.web_adapter import LAYER_NAME as ADAPTER_LAYER_NAME
 from stacks.common.dependency_layer import (
     EVALUATION_BUILD_ROOT,
+    EVALUATION_CONSTRUCT_ID,
     EVALUATION_PLATFORMS,
     EVALUATION_REQUIREMENTS,
     LAYER_PYTHON_DIR,
@@ -98,7 +99,12 @@ class Assembly:
             if isinstance(layer, dict) and "Ref" in layer:
                 resource = self.synth.templates[stack]["Resources"][layer["Ref"]]
                 packages = self.folder(resource["Properties"]["Content"]["S3Key"]) / LAYER_PYTHON_DIR
-                if packages.is_dir():
+                if packages.is_dir() and layer["Ref"].startswith(EVALUATION_CONSTRUCT_ID):
+                    # A published unit, as `evaluation_sources` walks it: names must exist in it, its own modules'
+                    # optional extras (nltk's matplotlib, numpy's distutils) are not walked; its requirements are
+                    # proven by `test_every_requirement_of_the_evaluation_layer_is_in_it`.
+                    sources.append(Source(f"the layer {layer['Ref']}", top_levels(packages), packages))
+                elif packages.is_dir():
                     sources.append(code_source(packages, f"the layer {layer['Ref']}"))
             else:
                 text = json.dumps(layer)
@@ -150,18 +156,22 @@ def test_every_import_of_every_deployed_handler_resolves(assembly):
     assert not problems, "\n".join(problems)
 
 
-# Modules that run only with the evaluation layer (sacrebleu, rouge-score, jiwer): walked with it, below.
+# Modules that run only with the evaluation layer (sacrebleu, rouge-score, jiwer): walked with it, below. The
+# scheduled quality evaluation's package (lambdas/evaluation) scores with it: its functions carry the layer.
 EVALUATION_PACKAGE = "common.evaluation"
+# The fine-tuning workflow's evaluate step scores with it too: the Scale stack gives that function the layer
+# (tests/stacks/test_scale.py walks each Scale function with exactly its own layers).
+EVALUATION_PACKAGES = (EVALUATION_PACKAGE, "evaluation", "finetune.evaluate")
 
 
 def _every_module(asset: Source, *, evaluation: bool = False) -> list[tuple[str, str]]:
-    """Every module of the asset outside `EVALUATION_PACKAGE`, or (``evaluation``) every module inside it."""
+    """Every module of the asset outside `EVALUATION_PACKAGES`, or (``evaluation``) every module inside them."""
     assert asset.root is not None
     entries = []
     for path in sorted(asset.root.rglob("*.py")):
         parts = path.relative_to(asset.root).with_suffix("").parts
         name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
-        inside = name == EVALUATION_PACKAGE or name.startswith(f"{EVALUATION_PACKAGE}.")
+        inside = any(name == package or name.startswith(f"{package}.") for package in EVALUATION_PACKAGES)
         if inside == evaluation:
             entries.append((name, f"{path.relative_to(asset.root)} (every module of the asset)"))
     return entries

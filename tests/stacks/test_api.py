@@ -24,9 +24,10 @@ from common.safety.policy import SafetySettings
 from stacks.api.access import ImportedAgentAlias, ImportedGuardrail, ImportedKnowledgeBase
 from stacks.api.firewall import ApiFirewall, body_limit, inspection_limit_kb
 from stacks.api.settings import ApiFileSettings, load_api_settings
-from stacks.api.stack import ApiProps, ApiStack, FinetuneExportTarget, split_deploy_time
+from stacks.api.stack import ApiProps, ApiStack, FinetuneExportTarget
 from stacks.api.web_adapter import LAYER_ACCOUNT, LAYER_NAME, LAYER_VERSION
 from stacks.app_builder import cdk_json_context
+from stacks.common.deploy_time import split_deploy_time
 from stacks.common.nag import add_nag_packs
 from stacks.common.stage_policy import StagePolicy
 from stacks.synth_gate import report_findings

@@ -25,7 +25,7 @@ from tools.stack_selection import main as selection_main
 REPO = Path(__file__).resolve().parents[2]
 PREFIX = "journey-customer-retention"  # <project>-<usecase> of cdk.json's defaults
 DEV, PROD = f"{PREFIX}-dev", f"{PREFIX}-prod"
-PARTS = ["Foundation", "Data", "Knowledge", "Guardrails", "Prompts", "Agent", "Api", "Web"]
+PARTS = ["Foundation", "Data", "Knowledge", "Guardrails", "Prompts", "Agent", "Api", "Web", "Observability"]
 
 
 def cdk_ls(assembly: Path, *patterns: str) -> list[str]:
@@ -58,7 +58,7 @@ def test_the_assembly_names_each_stage_and_its_stacks(synth):
 
 
 def test_the_makefile_selector_selects_every_stack_of_dev_prod_and_all(synth):
-    # stage=all: the selector the Makefile appends covers both stages, and the CLI finds all eight stacks.
+    # stage=all: the selector the Makefile appends covers both stages, and the CLI finds every stack.
     assert selectors(synth.outdir) == [f"{DEV}/*", f"{PROD}/*"]
     assert cdk_ls(synth.outdir, *selectors(synth.outdir)) == sorted(synth.templates)
     # Each stage's own pattern selects exactly that stage's stacks, none of the other's.
@@ -230,6 +230,7 @@ UNIQUE_NAMES = {
     ("AWS::Events::Rule", "Name"),
     ("AWS::Events::EventBus", "Name"),
     ("AWS::StepFunctions::StateMachine", "StateMachineName"),
+    ("AWS::Scheduler::Schedule", "Name"),  # unique in its schedule group (the account's default)
     ("AWS::KMS::Alias", "AliasName"),
     ("AWS::CloudTrail::Trail", "TrailName"),
     ("AWS::Bedrock::KnowledgeBase", "Name"),
@@ -245,6 +246,9 @@ UNIQUE_NAMES = {
     ("AWS::Cognito::UserPool", "UserPoolName"),
     ("AWS::WAFv2::WebACL", "Name"),
     ("AWS::ApiGateway::RestApi", "Name"),
+    ("AWS::CloudWatch::Dashboard", "DashboardName"),
+    ("AWS::CloudWatch::CompositeAlarm", "AlarmName"),
+    ("AWS::Logs::QueryDefinition", "Name"),  # not enforced by the service, but two use cases must not mix theirs
 }
 SCOPED_NAMES = {
     ("AWS::S3Vectors::Index", "IndexName"),  # inside its vector bucket
@@ -294,8 +298,13 @@ def test_the_prefix_setting_renames_every_stack(tmp_path):
         prefix="team-a",
         **{"features.data": False, "features.knowledge": False, "features.agent": False, "features.api": False},
     )
-    assert sorted(renamed.templates) == ["team-a-dev-Foundation", "team-a-dev-Guardrails", "team-a-dev-Prompts"]
-    assert stages(tmp_path / "out") == {"team-a-dev": ["Foundation", "Guardrails", "Prompts"]}
+    assert sorted(renamed.templates) == [
+        "team-a-dev-Foundation",
+        "team-a-dev-Guardrails",
+        "team-a-dev-Observability",
+        "team-a-dev-Prompts",
+    ]
+    assert stages(tmp_path / "out") == {"team-a-dev": ["Foundation", "Guardrails", "Prompts", "Observability"]}
 
 
 # -------------------------------------------------------------------------------- without credentials

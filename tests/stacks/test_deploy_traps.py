@@ -38,6 +38,9 @@ TOPIC_PUBLISHERS = {  # (resource type, property) that makes a service publish t
     ("AWS::CloudWatch::Alarm", "AlarmActions"): "cloudwatch.amazonaws.com",
     ("AWS::CloudWatch::Alarm", "OKActions"): "cloudwatch.amazonaws.com",
     ("AWS::CloudWatch::Alarm", "InsufficientDataActions"): "cloudwatch.amazonaws.com",
+    # a composite alarm's ARN is an alarm ARN too (arn:...:cloudwatch:<region>:<account>:alarm:<name>)
+    ("AWS::CloudWatch::CompositeAlarm", "AlarmActions"): "cloudwatch.amazonaws.com",
+    ("AWS::CloudWatch::CompositeAlarm", "OKActions"): "cloudwatch.amazonaws.com",
     ("AWS::Events::Rule", "Targets"): "events.amazonaws.com",
     ("AWS::S3::Bucket", "NotificationConfiguration"): "s3.amazonaws.com",
 }
@@ -313,7 +316,9 @@ def test_state_machines_log_under_vended_logs_with_a_name_unique_per_use_case_an
                 names.append(log_group["LogGroupName"])
     assert sorted(names) == [
         f"/aws/vendedlogs/states/{PREFIX}-dev-data-pipeline",
+        f"/aws/vendedlogs/states/{PREFIX}-dev-quality-evaluation",  # the Observability stack's evaluation
         f"/aws/vendedlogs/states/{PREFIX}-prod-data-pipeline",
+        f"/aws/vendedlogs/states/{PREFIX}-prod-quality-evaluation",
     ]
 
 

@@ -49,6 +49,9 @@ SHELL_LANGUAGES = {"bash", "sh", "shell", "console"}
 GLOBAL_FLAGS = {"query", "output", "region", "profile"}
 PAGINATION_FLAGS = {"max-items", "page-size", "starting-token", "no-paginate"}
 CLI_SERVICE_NAMES = {"s3api": "s3"}  # CLI command -> botocore service, where they differ
+# Flags the AWS CLI renames from the API member (awscli/customizations/argrename.py): (service, operation, flag) ->
+# the member's CLI name. `output` would clash with the global --output.
+CLI_ARGUMENT_RENAMES = {("stepfunctions", "send-task-success", "task-output"): "output"}
 S3_HIGH_LEVEL = {"cp", "ls", "mb", "mv", "presign", "rb", "rm", "sync", "website"}
 SEPARATORS = set(";&|()\n")
 BOTOCORE = botocore.session.get_session()
@@ -372,7 +375,10 @@ def check_aws(words: tuple[str, ...]) -> list[str]:
     except (ValueError, botocore.exceptions.UnknownServiceError):
         paginates = False
     problems = []
-    flags = aws_flags(words[3:])
+    flags = {
+        CLI_ARGUMENT_RENAMES.get((cli_service, cli_operation, flag), flag): values
+        for flag, values in aws_flags(words[3:]).items()
+    }
     for flag, values in flags.items():
         if flag in GLOBAL_FLAGS or (paginates and flag in PAGINATION_FLAGS):
             continue
@@ -510,7 +516,7 @@ def test_the_checks_catch_stale_commands(stacks):
         make smoketest FORGE=1
         KB=$(aws cloudformation describe-stacks --stack-name journey-customer-retention-dev-Knowledge \\
           --query "Stacks[0].Outputs[?OutputKey=='KnowledgeBaseArn'].OutputValue" --output text)
-        aws cloudformation describe-stacks --stack-name journey-customer-retention-dev-Observability
+        aws cloudformation describe-stacks --stack-name journey-customer-retention-dev-Warehouse
         aws bedrock-agent-runtime retrieve --knowledge-base-id "$KB" --retrieval-query query="x" \\
           --query "RetrievalResults[].content.text"
         aws bedrock-runtime apply-guardrail --guardrail-identifier g --guardrail-version 1 --source PROMPT \\
@@ -532,7 +538,7 @@ def test_the_checks_catch_stale_commands(stacks):
         "make target 'smoketest'",
         "make variable 'FORGE'",
         "has no output 'KnowledgeBaseArn'",
-        "stack 'journey-customer-retention-dev-Observability' is not synthesized",
+        "stack 'journey-customer-retention-dev-Warehouse' is not synthesized",
         "'query' is not a member of KnowledgeBaseQuery",
         "'RetrievalResults' is not a member of RetrieveResponse",
         "'PROMPT' is not one of",

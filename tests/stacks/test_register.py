@@ -50,13 +50,13 @@ def test_the_table_lists_valid_invalid_and_folders_without_usecase_yaml(tmp_path
     out, err = capsys.readouterr()
     assert out == (
         "id                  title                       template    architecture  "
-        "stacks                                                             status\n"
+        "stacks                                                                            status\n"
         "broken              ?                           ?           ?             "
-        "Foundation, Data, Knowledge, Guardrails, Api, Web                  invalid\n"
+        "Foundation, Data, Knowledge, Guardrails, Api, Web, Observability                  invalid\n"
         "customer-retention  Personalized retain offers  knew_which  rag           "
-        "Foundation, Data, Knowledge, Guardrails, Prompts, Agent, Api, Web  valid\n"
+        "Foundation, Data, Knowledge, Guardrails, Prompts, Agent, Api, Web, Observability  valid\n"
         "empty-idea          ?                           ?           ?             "
-        "Foundation, Data, Knowledge, Guardrails, Api, Web                  invalid\n"
+        "Foundation, Data, Knowledge, Guardrails, Api, Web, Observability                  invalid\n"
         "3 use cases: 1 valid, 2 invalid\n"
     )
     assert "broken/usecase.yaml: title: required, but missing" in err
@@ -100,12 +100,23 @@ def test_warnings_are_printed_but_leave_the_use_case_valid(tmp_path, capsys):
 @pytest.mark.parametrize(
     ("features", "expected"),
     [
-        (Features(data=False, knowledge=False, guardrails=False, prompts=False, agent=False, api=False), "Foundation"),
-        (Features(knowledge=False, api=False), "Foundation, Data, Guardrails, Prompts, Agent"),
-        (Features(), "Foundation, Data, Knowledge, Guardrails, Prompts, Agent, Api, Web"),
+        (
+            Features(
+                data=False,
+                knowledge=False,
+                guardrails=False,
+                prompts=False,
+                agent=False,
+                api=False,
+                observability=False,
+            ),
+            "Foundation",
+        ),
+        (Features(knowledge=False, api=False), "Foundation, Data, Guardrails, Prompts, Agent, Observability"),
+        (Features(), "Foundation, Data, Knowledge, Guardrails, Prompts, Agent, Api, Web, Observability"),
         (
             Features(custom_safety_models=True),
-            "Foundation, Data, Knowledge, Guardrails, Prompts, Agent, Api, Web, custom models",
+            "Foundation, Data, Knowledge, Guardrails, Prompts, Agent, Api, Web, Observability, custom models",
         ),
     ],
 )
@@ -114,9 +125,9 @@ def test_stacks_column_follows_the_features(features, expected):
 
 
 def test_prompts_and_agent_appear_only_with_their_files():
-    assert register.stacks_on(Features()) == "Foundation, Data, Knowledge, Guardrails, Api, Web"
+    assert register.stacks_on(Features()) == "Foundation, Data, Knowledge, Guardrails, Api, Web, Observability"
     assert register.stacks_on(Features(), frozenset({"agent.yaml"})) == (
-        "Foundation, Data, Knowledge, Guardrails, Agent, Api, Web"
+        "Foundation, Data, Knowledge, Guardrails, Agent, Api, Web, Observability"
     )
 
 

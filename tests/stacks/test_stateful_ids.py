@@ -9,7 +9,7 @@ between modules is safe only when each stateful construct keeps its scope and id
 `stateful_logical_ids.json` is the snapshot: per synth, stage and stack part, the sorted logical ids of every
 stateful resource. Two synths are covered: the session's (the shipped use case, both stages) and one with every
 optional stateful resource switched on (custom Comprehend models trained in both stages, OpenSearch
-Serverless as the vector store).
+Serverless as the vector store, Bedrock invocation logging).
 
 Update the snapshot only with a migration note for deployed stages (how the data moves to the new resource,
 or why none is needed), never to make this test pass after a refactoring: regenerate it with
@@ -60,11 +60,12 @@ STATEFUL_TYPES = (
 )
 
 SHIPPED = "shipped use case"
-EVERY_OPTION = "custom safety models and OpenSearch"
+EVERY_OPTION = "custom safety models, OpenSearch and invocation logging"
 # Custom Comprehend models exist only where CloudFormation has their endpoint types (us-east-1 is one).
 EVERY_OPTION_CONTEXT = {
     "stage": "all",
     "features.custom_safety_models": True,
+    "features.invocation_logging": True,
     "environments.dev.region": "us-east-1",
     "environments.prod.region": "us-east-1",
 }

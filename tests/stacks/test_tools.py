@@ -230,7 +230,10 @@ def test_readme_configuration_reference_is_generated_from_the_models():
 def test_every_use_case_file_has_a_generated_reference():
     """A file model added to `UseCaseFiles` must be rendered on some page (and so checked for staleness)."""
     hints = typing.get_type_hints(UseCaseFiles).values()  # an optional file (prompts.yaml) is `Model | None`
-    file_models = {arg for hint in hints for arg in (typing.get_args(hint) or (hint,)) if arg is not type(None)}
+    # Only file models: `golden_dir` is the golden set's folder, read by the evaluation, not a settings file.
+    file_models = {
+        arg for hint in hints for arg in (typing.get_args(hint) or (hint,)) if arg is not type(None) and arg is not Path
+    }
     assert file_models | {KitConfig} == config_reference.RENDERED_MODELS
     pages = {(page, *config_reference.markers(name)) for page, name in config_reference.STAGE_FILES.values()}
     assert pages <= {(page, start, end) for page, start, end, _ in config_reference.PAGES}

@@ -62,7 +62,7 @@ def test_both_stages_synthesize_with_zero_unacknowledged_findings(wide_synth: Sy
     assert sorted(wide_synth.templates) == sorted(
         f"{PROJECT}-customer-rete-{stage}-{part}"
         for stage in ("dev", "prod")
-        for part in ("Foundation", "Data", "Knowledge", "Guardrails", "Prompts", "Agent", "Api", "Web")
+        for part in ("Foundation", "Data", "Knowledge", "Guardrails", "Prompts", "Agent", "Api", "Web", "Observability")
     )
 
 
@@ -73,8 +73,9 @@ def test_the_limits_check_passes_and_every_environment_is_within_the_budget(wide
     sizes = environment_sizes(stacks)
     kit = {key: size for key, size in sizes.items() if not key[1].startswith(FRAMEWORK_PROVIDERS)}
     # pipeline steps with settings, assemble (none), start, knowledge sync, the agent's tools and loader, the chat
-    # API's buffered and streaming functions and its fine-tuning export; two stages
-    assert len(kit) == 2 * (len(FUNCTION_SECTIONS) + 1 + 1 + 1 + 2 + 3)
+    # API's buffered and streaming functions and its fine-tuning export, the quality evaluation's RunTask and Score;
+    # two stages
+    assert len(kit) == 2 * (len(FUNCTION_SECTIONS) + 1 + 1 + 1 + 2 + 3 + 2)
     over = {f"{stack}/{logical}": size for (stack, logical), size in kit.items() if size > ENVIRONMENT_BUDGET}
     assert over == {}
 

@@ -28,6 +28,7 @@ def build(
     metrics: Counter,
     logger: Any,
     passages: PassagePolicy | None = None,
+    sagemaker_runtime: Any = None,
 ) -> dict[Architecture, ChatArchitecture]:
     guardrail = (
         Guardrail(settings.guardrail_id, settings.guardrail_version)
@@ -37,6 +38,16 @@ def build(
     model = ConverseModel(bedrock_runtime, settings.model_id, guardrail)
 
     def direct() -> ChatArchitecture:
+        if settings.hosted_endpoint:  # the Scale stack's hosted model serves direct (features.hosted_model)
+            hosted = importlib.import_module("api.architectures.hosted")
+            runtime = sagemaker_runtime or importlib.import_module("common.clients").client("sagemaker-runtime")
+            return hosted.HostedArchitecture(  # type: ignore[no-any-return]
+                runtime,
+                settings.hosted_endpoint,
+                prompts,
+                inference_component=settings.hosted_inference_component,
+                default_task=settings.default_task,
+            )
         module = importlib.import_module("api.architectures.direct")
         return module.DirectArchitecture(model, prompts, default_task=settings.default_task)  # type: ignore[no-any-return]
 

@@ -1,0 +1,1 @@
+"""Runtime code of the Observability stack: the model invocation logging custom resource."""
