@@ -309,7 +309,15 @@ class JourneyStage(cdk.Stage):
         watched: list[cdk.Stack] = [
             stack
             for stack in (
-                foundation, self.data, self.knowledge, self.guardrails, self.prompts, self.agent, self.scale, self.api, self.web
+                foundation,
+                self.data,
+                self.knowledge,
+                self.guardrails,
+                self.prompts,
+                self.agent,
+                self.scale,
+                self.api,
+                self.web,
             )
             if stack is not None
         ]
