@@ -33,6 +33,8 @@ INGESTION_JOBS_STARTED = "IngestionJobsStarted"
 INGESTION_JOBS_SUCCEEDED = "IngestionJobsSucceeded"
 INGESTION_JOBS_FAILED = "IngestionJobsFailed"
 INGESTION_JOBS_STOPPED = "IngestionJobsStopped"
+INGESTION_JOB_SECONDS = "IngestionJobSeconds"  # from the job's start to its end, as GetIngestionJob reports them
+SECONDS = frozenset({INGESTION_JOB_SECONDS})  # published in seconds; every other metric here is a count
 SYNC_REQUESTS_DEFERRED = "SyncRequestsDeferred"
 SYNC_REQUESTS_THROTTLED = "SyncRequestsThrottled"
 
@@ -185,7 +187,7 @@ def _poll(message: PollRequest, *, agent: Any, target: SyncTarget, timing: SyncT
             job_status=status,
         )
     stats = job.get("statistics", {})
-    metrics = {
+    metrics: dict[str, float] = {
         DOCUMENTS_SCANNED: stats.get("numberOfDocumentsScanned", 0),
         DOCUMENTS_INDEXED: stats.get("numberOfNewDocumentsIndexed", 0)
         + stats.get("numberOfModifiedDocumentsIndexed", 0),
@@ -195,6 +197,8 @@ def _poll(message: PollRequest, *, agent: Any, target: SyncTarget, timing: SyncT
     ended = {"COMPLETE": INGESTION_JOBS_SUCCEEDED, "FAILED": INGESTION_JOBS_FAILED, "STOPPED": INGESTION_JOBS_STOPPED}
     if status not in ended:
         raise ValueError(f"ingestion job {message.ingestion_job_id} has unknown status {status!r}")
+    if "startedAt" in job and "updatedAt" in job:  # the job's last update is its end once it has ended
+        metrics[INGESTION_JOB_SECONDS] = max(0.0, (job["updatedAt"] - job["startedAt"]).total_seconds())
     return Outcome(
         summary=f"ingestion job {message.ingestion_job_id} ended {status}",
         metrics={**metrics, ended[status]: 1},

@@ -21,7 +21,7 @@ from common.observability import powertools, powertools_metrics
 from pydantic import Json
 
 from knowledge.contract import SyncSettings
-from knowledge.ingestion import PollRequest, RequestExpiredError, StartRequest, handle, start_request
+from knowledge.ingestion import SECONDS, PollRequest, RequestExpiredError, StartRequest, handle, start_request
 
 logger, tracer = powertools()
 metrics = powertools_metrics()
@@ -70,7 +70,7 @@ def process(record: SyncRecord, config: SyncSettings) -> None:
             DelaySeconds=outcome.follow_up.delay_seconds,
         )
     for name, value in outcome.metrics.items():
-        metrics.add_metric(name=name, unit=MetricUnit.Count, value=value)
+        metrics.add_metric(name=name, unit=MetricUnit.Seconds if name in SECONDS else MetricUnit.Count, value=value)
 
 
 @logger.inject_lambda_context

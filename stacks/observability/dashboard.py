@@ -129,16 +129,17 @@ def knowledge_section(knowledge: KnowledgeSignals | None) -> list[cloudwatch.IWi
         return jm.metric(knowledge.namespace, name, kb, label=name)
 
     return [
-        header(
-            "Knowledge",
-            "Ingestion jobs of the knowledge base. Not published yet: ingestion duration (the sync function logs the "
-            "job's start and end; no metric carries it).",
-        ),
-        graph("Documents", [sync("DocumentsScanned"), sync("DocumentsIndexed"), sync("DocumentsFailed")], width=12),
+        header("Knowledge", "Ingestion jobs of the knowledge base: documents, jobs and how long each job ran."),
+        graph("Documents", [sync("DocumentsScanned"), sync("DocumentsIndexed"), sync("DocumentsFailed")], width=8),
         graph(
             "Ingestion jobs",
             [sync("IngestionJobsStarted"), sync("IngestionJobsSucceeded"), sync("IngestionJobsFailed")],
-            width=12,
+            width=8,
+        ),
+        graph(
+            "Ingestion duration (s)",
+            [jm.metric(knowledge.namespace, "IngestionJobSeconds", kb, statistic="Maximum", label="longest job")],
+            width=8,
         ),
     ]
 

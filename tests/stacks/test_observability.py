@@ -132,6 +132,7 @@ def test_the_dashboard_reads_the_series_the_stacks_publish(synth):
         ("JourneyKit/Knowledge", "DocumentsScanned"),
         ("JourneyKit/Knowledge", "DocumentsIndexed"),
         ("JourneyKit/Knowledge", "DocumentsFailed"),
+        ("JourneyKit/Knowledge", "IngestionJobSeconds"),
         ("AWS/ApiGateway", "Count"),
         ("AWS/ApiGateway", "4XXError"),
         ("AWS/ApiGateway", "5XXError"),

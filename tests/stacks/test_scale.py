@@ -533,6 +533,10 @@ def test_both_features_are_off_by_default_and_fine_tuning_needs_data():
 
 def test_a_switched_on_feature_without_its_section_names_the_file_and_section(tmp_path):
     root = usecase_root(tmp_path, {})
+    scale_file = root / USECASE / SCALE_FILE  # the shipped file has the section: this copy drops it
+    scale_file.write_text(
+        yaml.safe_dump({k: v for k, v in yaml.safe_load(scale_file.read_text()).items() if k != "hosted_model"})
+    )
     off = {f"features.{f}": False for f in ("data", "knowledge", "agent", "prompts", "api", "guardrails")}
     with pytest.raises(ConfigError) as raised:
         synthesize(tmp_path / "out", root, **off, **{"features.hosted_model": True})

@@ -139,7 +139,7 @@ def test_every_ingestion_job_status(agent, status):
     assert outcome.job_status == status
     if delay is None:
         assert outcome.follow_up is None
-        assert dict(outcome.metrics) == {**NO_DOCUMENTS, **ended}
+        assert dict(outcome.metrics) == {**NO_DOCUMENTS, **ended, "IngestionJobSeconds": 0.0}
         assert outcome.summary == f"ingestion job JOB0123456 ended {status}"
     else:
         assert outcome.follow_up is not None
@@ -168,7 +168,18 @@ def test_a_failed_job_carries_its_reasons_and_document_counts(agent):
         "DocumentsDeleted": 4,
         "DocumentsFailed": 2,
         "IngestionJobsFailed": 1,
+        "IngestionJobSeconds": 0.0,  # started and last updated at NOW
     }
+
+
+def test_an_ended_job_publishes_its_duration_from_start_to_last_update(agent):
+    job = _job("COMPLETE")
+    job["ingestionJob"]["updatedAt"] = NOW + timedelta(minutes=7, seconds=30, milliseconds=250)
+    with Stubber(agent) as stub:
+        stub.add_response("get_ingestion_job", job)
+        outcome = handle(_poll(), agent=agent, target=TARGET, timing=TIMING, now=NOW)
+    assert outcome.metrics["IngestionJobSeconds"] == 450.25
+    assert outcome.metrics["IngestionJobsSucceeded"] == 1
 
 
 def _start(attempt: int = 0):

@@ -68,6 +68,7 @@ def _metric_values(output: str) -> dict[str, float]:
         assert ["KnowledgeBaseId"] in directive["Dimensions"]
         assert document["KnowledgeBaseId"] == KB_ID
         for metric in directive["Metrics"]:
+            assert metric["Unit"] == ("Seconds" if metric["Name"] == "IngestionJobSeconds" else "Count")
             raw = document[metric["Name"]]
             values[metric["Name"]] = values.get(metric["Name"], 0) + sum(raw if isinstance(raw, list) else [raw])
     return values
@@ -111,6 +112,7 @@ def test_published_dataset_starts_a_job_polls_it_and_publishes_document_counts(w
         "DocumentsDeleted": 1,
         "DocumentsFailed": 0,
         "IngestionJobsSucceeded": 1,
+        "IngestionJobSeconds": 0.0,  # the fake job starts and ends in the same instant
     }
 
 
