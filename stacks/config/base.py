@@ -25,9 +25,20 @@ PATTERN_WORDS: dict[str, str] = {}
 
 
 def worded(pattern: str, words: str) -> str:
-    """Register the reason shown when a value does not match ``pattern``; returns the pattern."""
-    PATTERN_WORDS[pattern] = words
+    """Register the reason shown when a value does not match ``pattern``; returns the pattern.
+
+    One pattern has one reason: a second module that words the same pattern otherwise would silently reword the
+    first's errors (and its generated reference) depending on import order, so that is refused.
+    """
+    if PATTERN_WORDS.setdefault(pattern, words) != words:
+        raise ValueError(f"pattern {pattern!r} is already worded {PATTERN_WORDS[pattern]!r}: import that constant")
     return pattern
+
+
+# A SageMaker ML instance type: the hosted model's (stacks/scale) and the TCO calculator's (tools/tco).
+SAGEMAKER_INSTANCE_PATTERN = worded(
+    r"^ml\.[a-z0-9]+\.[0-9]*x?large$", "must be a SageMaker instance type, e.g. `ml.g5.2xlarge`"
+)
 
 
 class ConfigError(Exception):

@@ -16,14 +16,14 @@ from finetune.contract import GoldenCase
 from pydantic import ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from stacks.config import USECASES_DIR, ConfigError, StrictModel, display_path, read_yaml_mapping, validation_error
-from stacks.config.base import worded
+from stacks.config.base import SAGEMAKER_INSTANCE_PATTERN, worded
 
 SCALE_FILE = "scale.yaml"
 
 # LMI's OPTION_QUANTIZE values for the vLLM backend (LMI user guide, "LMI configurations"); "none" serves the
 # checkpoint at its own precision (fp16/bf16), the full-precision run a quantized one is measured against.
 Quantization = Literal["none", "awq", "gptq", "fp8"]
-INSTANCE_PATTERN = worded(r"^ml\.[a-z0-9]+\.[0-9]*x?large$", "must be a SageMaker instance type, e.g. `ml.g5.2xlarge`")
+INSTANCE_PATTERN = SAGEMAKER_INSTANCE_PATTERN
 S3_PREFIX_PATTERN = worded(r"^s3://[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]/([^*?]+/)?$", "must be s3://<bucket>/<prefix>/")
 MODEL_ID_PATTERN = worded(r"^[A-Za-z0-9][A-Za-z0-9._-]*/[A-Za-z0-9._-]+$", "must be a model id such as `org/name`")
 BEDROCK_MODEL_PATTERN = worded(

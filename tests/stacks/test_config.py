@@ -413,3 +413,12 @@ def test_only_the_selected_stages_regions_are_checked(tmp_path):
         validate_usecase(kit_config_from_context(cdk_json_context(stage="all", **pinned)))
     assert raised.value.field == "models.embedding"
     assert "ap-southeast-1" in raised.value.reason
+
+
+def test_one_pattern_has_one_wording_so_import_order_cannot_reword_errors():
+    from stacks.config.base import PATTERN_WORDS, SAGEMAKER_INSTANCE_PATTERN, worded  # noqa: PLC0415
+
+    assert worded(SAGEMAKER_INSTANCE_PATTERN, PATTERN_WORDS[SAGEMAKER_INSTANCE_PATTERN]) == SAGEMAKER_INSTANCE_PATTERN
+    with pytest.raises(ValueError, match="already worded"):
+        worded(SAGEMAKER_INSTANCE_PATTERN, "must be an instance type")
+    assert PATTERN_WORDS[SAGEMAKER_INSTANCE_PATTERN] == "must be a SageMaker instance type, e.g. `ml.g5.2xlarge`"

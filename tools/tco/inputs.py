@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from stacks.config import USECASES_DIR, ConfigError, StrictModel, display_path, read_yaml_mapping, validation_error
-from stacks.config.base import worded
+from stacks.config.base import SAGEMAKER_INSTANCE_PATTERN, worded
 from stacks.config.model_catalogue import Catalogue, closest_id
 
 SCALE_FILE = "scale.yaml"
@@ -29,7 +29,7 @@ _MODEL_ID = worded(
     "must look like `provider.model-name-v1:0`, optionally with a profile prefix (`us.`, `eu.`, `global.`)",
 )
 _REGION = worded(r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$", "must be an AWS Region code such as `us-east-1`")
-_INSTANCE = worded(r"^ml\.[a-z0-9]+\.[0-9]*x?large$", "must be a SageMaker instance type such as `ml.g5.xlarge`")
+_INSTANCE = SAGEMAKER_INSTANCE_PATTERN
 
 ModelId = Annotated[str, Field(pattern=_MODEL_ID)]
 Region = Annotated[str, Field(pattern=_REGION)]
