@@ -282,7 +282,10 @@ def test_no_option_costs_less_at_a_higher_volume(tmp_path_factory, changes, low,
         assert option.monthly is not None
         a, b = option.monthly(low), option.monthly(low + more)
         assert a.breakdown.total <= b.breakdown.total, option.name
-        assert a.units <= b.units, option.name
+        # Model units of one model never fall; a fleet may move to fewer, larger instances when that is cheaper
+        # (2 x ml.g6e.xlarge, then 1 x ml.g5.12xlarge), so instances only compare on one instance type.
+        if option.kind == "provisioned" or a.detail.split(" x ", 1)[-1] == b.detail.split(" x ", 1)[-1]:
+            assert a.units <= b.units, option.name
 
 
 @PROPERTY
