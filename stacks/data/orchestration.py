@@ -6,7 +6,8 @@ start -> Distributed Map (validate -> redact -> profile per object) -> assess ->
 parts, each validated and redacted on a nested Distributed Map (ProcessParts), then assembled for the same
 profile step (split -> part per part -> assemble -> profile; lambdas/pipeline/rows.py); anything else split
 hands back to validate. Every Lambda task retries throttling with exponential backoff and full jitter;
-inside the maps any other failure routes the object to quarantine.
+inside the maps any other failure routes the object to quarantine. The Lambda steps and the state machine
+follow the kit's conventions (stacks/common/state_machine.py).
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from typing import TYPE_CHECKING
 import aws_cdk as cdk
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_sqs as sqs
 from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk import aws_stepfunctions_tasks as tasks
@@ -26,22 +26,13 @@ from stacks.common.kit_function import KitFunction
 from stacks.common.kms_key import allow_service_use
 from stacks.common.nag import acknowledge, acknowledge_all, acknowledge_role_policy, each_pack, iam5_resource_finding
 from stacks.common.object_map import ObjectMap
+from stacks.common.state_machine import Retry, acknowledge_lambda_steps, kit_state_machine, lambda_step
 from stacks.data.stores import MAP_RESULTS, DataStores
 
 if TYPE_CHECKING:
     from stacks.data.stack import DataProps
 
-# Where Step Functions log groups go (see `_state_machine`); the stage's name prefix keeps them unique.
-VENDED_LOGS_STATES = "/aws/vendedlogs/states/"
 READY_PATTERN = "datasets/*/_READY"
-# Errors a step may retry: Lambda's own transient errors and throttling that outlasted the SDK's retries.
-RETRYABLE = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "Throttled",
-]
 
 
 class PipelineWorkflow:
@@ -71,24 +62,10 @@ class PipelineWorkflow:
     def _invoke(
         self, state_id: str, step: str, payload: dict[str, object] | None = None, result_path: str | None = None
     ) -> tasks.LambdaInvoke:
-        task = tasks.LambdaInvoke(
-            self._stack,
-            state_id,
-            lambda_function=self._functions[step].function,
-            payload=sfn.TaskInput.from_object(payload) if payload is not None else None,
-            payload_response_only=True,
-            retry_on_service_exceptions=False,
-            result_path=result_path,
+        """A step of ``step``'s function, retried on Lambda's errors and `Throttled` (the default `Retry`)."""
+        return lambda_step(
+            self._stack, state_id, self._functions[step].function, payload=payload, result_path=result_path
         )
-        task.add_retry(
-            errors=RETRYABLE,
-            interval=cdk.Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2,
-            max_delay=cdk.Duration.seconds(60),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        return task
 
     def _distributed_map(
         self, state_id: str, prefix_path: str, item_selector: dict[str, object], processor: sfn.IChainable
@@ -226,14 +203,7 @@ class PipelineWorkflow:
             ],
             result_path=sfn.JsonPath.DISCARD,
         )
-        announce.add_retry(
-            errors=["EventBridge.FailedEntry", "EventBridge.EventBridgeException"],
-            interval=cdk.Duration.seconds(2),
-            max_attempts=5,
-            backoff_rate=2,
-            max_delay=cdk.Duration.seconds(60),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        Retry(errors=("EventBridge.FailedEntry", "EventBridge.EventBridgeException"), max_attempts=5).add_to(announce)
         gate = (
             sfn.Choice(stack, "BiasGate")
             .when(
@@ -253,32 +223,16 @@ class PipelineWorkflow:
                 .next(sfn.Succeed(stack, "Published"))
             )
         )
-        # Step Functions adds each destination log group to the account's CloudWatch Logs resource policy,
-        # which is capped at 5,120 characters; names under /aws/vendedlogs/ are covered without growing it
-        # (Step Functions Developer Guide, "Avoiding CloudWatch Logs resource policy size restrictions").
-        log_group = logs.LogGroup(
-            stack,
-            "PipelineLogs",
-            log_group_name=f"{VENDED_LOGS_STATES}{props.name_prefix}-data-pipeline",
-            encryption_key=props.key,
-            retention=props.stage.log_retention,
-            removal_policy=props.stage.removal_policy,
-        )
-        machine = sfn.StateMachine(
+        machine = kit_state_machine(
             stack,
             "Pipeline",
-            state_machine_name=f"{props.name_prefix}-data-pipeline",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(start.next(process).next(assess).next(gate)),
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            tracing_enabled=True,
+            name=f"{props.name_prefix}-data-pipeline",
+            definition=start.next(process).next(assess).next(gate),
+            key=props.key,
+            stage=props.stage,
             timeout=cdk.Duration.hours(24),
+            log_id="PipelineLogs",
         )
-        # Like KitFunction: CDK orders the state machine after its role (DependsOn) although RoleArn's GetAtt
-        # already does; the DependsOn also carries the role's policy, which must stay (cfn-lint W3005).
-        machine_resource = machine.node.default_child
-        assert isinstance(machine_resource, sfn.CfnStateMachine)
-        machine_resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
         for objects in self._maps:
             objects.grant_results(machine.role)
         self._acknowledge_state_machine_policies(machine)
@@ -287,16 +241,7 @@ class PipelineWorkflow:
     def _acknowledge_state_machine_policies(self, machine: sfn.StateMachine) -> None:
         """The findings CDK's Step Functions integrations raise by construction, each with its evidence."""
         stack = self._stack
-        policy = machine.role.node.find_child("DefaultPolicy").node.default_child
-        assert policy is not None
-        acknowledge_role_policy(policy)
-        for function in self._functions.values():
-            acknowledge(
-                policy,
-                iam5_resource_finding(stack, f"{function.function_arn}:*"),
-                "lambda:InvokeFunction on the function's own versions and aliases (CDK's LambdaInvoke grant); "
-                "no other function matches the ARN.",
-            )
+        acknowledge_lambda_steps(machine, self._functions.values())
         distributed = machine.node.find_child("DistributedMapPolicy").node.default_child
         assert distributed is not None
         acknowledge_role_policy(distributed)

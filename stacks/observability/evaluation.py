@@ -39,12 +39,10 @@ from api.deployed_settings import API_SECTION, SAFETY_SECTION
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_scheduler as scheduler
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
-from aws_cdk import aws_stepfunctions_tasks as tasks
 from common.safety.policy import ENVIRONMENT_VARIABLE as SAFETY_SETTINGS_ENV
 from constructs import Construct
 from evaluation.contract import (
@@ -63,6 +61,7 @@ from stacks.common.kit_function import KitFunction
 from stacks.common.nag import acknowledge, acknowledge_all, acknowledge_role_policy, each_pack, iam5_resource_finding
 from stacks.common.settings_layer import SettingsLayer
 from stacks.common.stage_policy import StagePolicy
+from stacks.common.state_machine import Retry, acknowledge_lambda_steps, kit_state_machine, lambda_step
 from stacks.common.threshold_alarm import ThresholdAlarm
 from stacks.common.vector_knowledge_base import model_arns
 from stacks.config import ConfigError
@@ -75,14 +74,9 @@ SERVICE = "quality-evaluation"
 PREFIX = "quality-evaluation/"
 DAILY = "cron(0 5 * * ? *)"  # 05:00 UTC, after the nightly data and export jobs
 MODEL_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]  # as the Api stack's chat functions
-VENDED_LOGS_STATES = "/aws/vendedlogs/states/"
-RETRYABLE = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-    "Throttled",  # evaluation.runner.Throttled: Bedrock throttled a case; the whole task runs again
-]
+# Lambda's errors and evaluation.runner.Throttled (Bedrock throttled a case; the whole task runs again): a task
+# runs for minutes, so it waits longer between fewer attempts than a Data pipeline step.
+TASK_RETRY = Retry(interval_seconds=30, max_attempts=4, max_delay_seconds=300)
 SETTINGS_NAME = SETTINGS_FILE.removesuffix(".json")
 
 
@@ -391,21 +385,12 @@ class QualityEvaluation(Construct):
         """The service role Bedrock assumes for this account's evaluation jobs: the run's datasets and outputs
         under the prefix, and the judge model."""
         props, stack = self._props, cdk.Stack.of(self)
-        role = iam.Role(
+        role = _service_role(
             self,
             "JudgeRole",
-            description=f"{props.name_prefix}: Bedrock evaluation jobs of the quality evaluation",
-            assumed_by=iam.ServicePrincipal(
-                "bedrock.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="bedrock", resource="evaluation-job", resource_name="*"
-                        )
-                    },
-                },
-            ),
+            f"{props.name_prefix}: Bedrock evaluation jobs of the quality evaluation",
+            "bedrock.amazonaws.com",
+            stack.format_arn(service="bedrock", resource="evaluation-job", resource_name="*"),
         )
         runs = f"{props.prefix}runs/"
         grant_read_prefix(self.reports_bucket, role, runs, key=self._reports_key)
@@ -427,26 +412,6 @@ class QualityEvaluation(Construct):
 
     # ------------------------------------------------------------------ workflow
 
-    def _invoke(self, state_id: str, function: KitFunction, payload: dict[str, Any], result_path: str) -> Any:
-        task = tasks.LambdaInvoke(
-            self,
-            state_id,
-            lambda_function=function.function,
-            payload=sfn.TaskInput.from_object(payload),
-            payload_response_only=True,
-            retry_on_service_exceptions=False,
-            result_path=result_path,
-        )
-        task.add_retry(
-            errors=RETRYABLE,
-            interval=cdk.Duration.seconds(30),
-            max_attempts=4,
-            backoff_rate=2,
-            max_delay=cdk.Duration.minutes(5),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        return task
-
     def _state_machine(self) -> sfn.StateMachine:
         props = self._props
         plan = sfn.Pass(
@@ -466,78 +431,55 @@ class QualityEvaluation(Construct):
             result_path="$.results",
         )
         run_tasks.item_processor(
-            self._invoke(
+            lambda_step(
+                self,
                 "EvaluateTask",
-                self.run_task,
-                {"run_id": sfn.JsonPath.string_at("$.run_id"), "task": sfn.JsonPath.string_at("$.task")},
-                "$",
+                self.run_task.function,
+                payload={"run_id": sfn.JsonPath.string_at("$.run_id"), "task": sfn.JsonPath.string_at("$.task")},
+                result_path="$",
+                retry=TASK_RETRY,
             )
         )
-        score = self._invoke(
+        score = lambda_step(
+            self,
             "ScoreRun",
-            self.score,
-            {"run_id": sfn.JsonPath.string_at("$.run_id"), "results": sfn.JsonPath.list_at("$.results")},
-            "$.verdict",
+            self.score.function,
+            payload={"run_id": sfn.JsonPath.string_at("$.run_id"), "results": sfn.JsonPath.list_at("$.results")},
+            result_path="$.verdict",
+            retry=TASK_RETRY,
         )
         verdict = (
             sfn.Choice(self, "Gate")
             .when(sfn.Condition.boolean_equals("$.verdict.passed", True), sfn.Succeed(self, "Accepted"))
             .otherwise(sfn.Fail(self, "QualityGateFailed", error="QualityGateFailed", cause_path="$.verdict.summary"))
         )
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"{VENDED_LOGS_STATES}{props.name_prefix}-quality-evaluation",
-            encryption_key=props.key,
-            retention=props.stage.log_retention,
-            removal_policy=props.stage.removal_policy,
-        )
-        machine = sfn.StateMachine(
+        machine = kit_state_machine(
             self,
             "StateMachine",
-            state_machine_name=f"{props.name_prefix}-quality-evaluation",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(plan.next(run_tasks).next(score).next(verdict)),
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            tracing_enabled=True,
+            name=f"{props.name_prefix}-quality-evaluation",
+            definition=plan.next(run_tasks).next(score).next(verdict),
+            key=props.key,
+            stage=props.stage,
             timeout=cdk.Duration.hours(2),
+            log_id="Logs",
         )
-        machine_resource = machine.node.default_child
-        assert isinstance(machine_resource, sfn.CfnStateMachine)
-        machine_resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
-        policy = machine.role.node.find_child("DefaultPolicy").node.default_child
-        assert policy is not None
-        acknowledge_role_policy(policy)
-        for function in (self.run_task, self.score):
-            acknowledge(
-                policy,
-                iam5_resource_finding(self, f"{function.function_arn}:*"),
-                "lambda:InvokeFunction on the function's own versions and aliases (CDK's LambdaInvoke grant); "
-                "no other function matches the ARN.",
-            )
+        acknowledge_lambda_steps(machine, (self.run_task, self.score))
         return machine
 
     def _schedule(self, expression: str) -> scheduler.CfnSchedule:
         """A daily EventBridge Scheduler schedule whose role may start exactly this state machine."""
         props, stack = self._props, cdk.Stack.of(self)
         name = f"{props.name_prefix}-quality-evaluation"[:64]
-        role = iam.Role(
+        role = _service_role(
             self,
             "ScheduleRole",
-            description=f"{props.name_prefix}: the quality evaluation's schedule starts its state machine",
-            assumed_by=iam.ServicePrincipal(
-                "scheduler.amazonaws.com",
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {
-                        "aws:SourceArn": stack.format_arn(
-                            service="scheduler",
-                            resource="schedule",
-                            resource_name=f"default/{name}",
-                            arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
-                        )
-                    },
-                },
+            f"{props.name_prefix}: the quality evaluation's schedule starts its state machine",
+            "scheduler.amazonaws.com",
+            stack.format_arn(
+                service="scheduler",
+                resource="schedule",
+                resource_name=f"default/{name}",
+                arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
             ),
         )
         role.add_to_principal_policy(
@@ -569,3 +511,20 @@ class QualityEvaluation(Construct):
                 ),
             ),
         )
+
+
+def _service_role(scope: Construct, construct_id: str, description: str, service: str, source_arn: str) -> iam.Role:
+    """A role ``service`` may assume only on behalf of this account's ``source_arn`` (aws:SourceAccount and
+    aws:SourceArn: no confused deputy)."""
+    return iam.Role(
+        scope,
+        construct_id,
+        description=description,
+        assumed_by=iam.ServicePrincipal(
+            service,
+            conditions={
+                "StringEquals": {"aws:SourceAccount": cdk.Stack.of(scope).account},
+                "ArnLike": {"aws:SourceArn": source_arn},
+            },
+        ),
+    )

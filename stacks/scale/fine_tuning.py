@@ -22,7 +22,6 @@ import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
-from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_stepfunctions as sfn
@@ -37,21 +36,21 @@ from stacks.common.kms_key import grant_key_use_via
 from stacks.common.nag import acknowledge, acknowledge_role_policy, iam5_resource_finding
 from stacks.common.settings_layer import SettingsLayer
 from stacks.common.stage_policy import StagePolicy
+from stacks.common.state_machine import LAMBDA_ERRORS, Retry, acknowledge_lambda_steps, kit_state_machine, lambda_step
 from stacks.common.threshold_alarm import ThresholdAlarm
 from stacks.scale.settings import FineTuningSettings
 
-VENDED_LOGS_STATES = "/aws/vendedlogs/states/"
 TRAINING_PREFIX = "training/"
 OUTPUT_PREFIX = "output/"
 REPORTS_PREFIX = "reports/"
 BEDROCK = "bedrock.amazonaws.com"
-RETRYABLE_LAMBDA = [
-    "Lambda.ServiceException",
-    "Lambda.AWSLambdaException",
-    "Lambda.SdkClientException",
-    "Lambda.TooManyRequestsException",
-]
-BEDROCK_THROTTLED = ["Bedrock.ThrottlingException", "Bedrock.ServiceUnavailableException"]
+STEP_RETRY = Retry(errors=LAMBDA_ERRORS)  # the workflow's functions raise no `Throttled`
+BEDROCK_RETRY = Retry(
+    errors=("Bedrock.ThrottlingException", "Bedrock.ServiceUnavailableException"),
+    interval_seconds=5,
+    max_attempts=5,
+    max_delay_seconds=120,
+)
 # Every status GetModelCustomizationJob reports (Bedrock API reference, ModelCustomizationJobStatus).
 JOB_WAITING = ("InProgress", "Stopping")
 JOB_COMPLETED = "Completed"
@@ -238,24 +237,9 @@ class FineTuningWorkflow(Construct):
     # ------------------------------------------------------------------ the state machine
 
     def _invoke(self, state_id: str, step: str, payload: dict[str, object], result_path: str) -> tasks.LambdaInvoke:
-        task = tasks.LambdaInvoke(
-            self,
-            state_id,
-            lambda_function=self.functions[step].function,
-            payload=sfn.TaskInput.from_object(payload),
-            payload_response_only=True,
-            retry_on_service_exceptions=False,
-            result_path=result_path,
+        return lambda_step(
+            self, state_id, self.functions[step].function, payload=payload, result_path=result_path, retry=STEP_RETRY
         )
-        task.add_retry(
-            errors=RETRYABLE_LAMBDA,
-            interval=cdk.Duration.seconds(2),
-            max_attempts=6,
-            backoff_rate=2,
-            max_delay=cdk.Duration.seconds(60),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
-        return task
 
     def _bedrock(
         self,
@@ -279,14 +263,7 @@ class FineTuningWorkflow(Construct):
             result_path=result_path,
             result_selector=result_selector,
         )
-        task.add_retry(
-            errors=BEDROCK_THROTTLED,
-            interval=cdk.Duration.seconds(5),
-            max_attempts=5,
-            backoff_rate=2,
-            max_delay=cdk.Duration.seconds(120),
-            jitter_strategy=sfn.JitterType.FULL,
-        )
+        BEDROCK_RETRY.add_to(task)
         return task
 
     def _report(self, state_id: str, outcome: str) -> tasks.LambdaInvoke:
@@ -482,27 +459,16 @@ class FineTuningWorkflow(Construct):
         evaluate.next(delete_eval).next(gate).next(promotable)
         definition = validate.next(create_job).next(wait_job)
 
-        log_group = logs.LogGroup(
-            self,
-            "Logs",
-            log_group_name=f"{VENDED_LOGS_STATES}{props.name_prefix}-fine-tuning",
-            encryption_key=props.key,
-            retention=props.stage.log_retention,
-            removal_policy=props.stage.removal_policy,
-        )
-        machine = sfn.StateMachine(
+        machine = kit_state_machine(
             self,
             "StateMachine",
-            state_machine_name=f"{props.name_prefix}-fine-tuning",
-            state_machine_type=sfn.StateMachineType.STANDARD,
-            definition_body=sfn.DefinitionBody.from_chainable(definition),
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=False),
-            tracing_enabled=True,
+            name=f"{props.name_prefix}-fine-tuning",
+            definition=definition,
+            key=props.key,
+            stage=props.stage,
             timeout=cdk.Duration.days(30),
+            log_id="Logs",
         )
-        machine_resource = machine.node.default_child
-        assert isinstance(machine_resource, sfn.CfnStateMachine)
-        machine_resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
         self._grant_machine(machine)
         # The report covers every error a Catch can see; an execution that fails or times out regardless (a
         # States.Runtime error, which no Catch catches, or the 30-day limit) still reaches on-call.
@@ -570,16 +536,7 @@ class FineTuningWorkflow(Construct):
                 conditions={"StringEquals": {"kms:ViaService": f"bedrock.{cdk.Aws.REGION}.amazonaws.com"}},
             )
         )
-        policy = machine.role.node.find_child("DefaultPolicy").node.default_child
-        assert policy is not None
-        acknowledge_role_policy(policy)
-        for function in self.functions.values():
-            acknowledge(
-                policy,
-                iam5_resource_finding(self, f"{function.function_arn}:*"),
-                "lambda:InvokeFunction on the function's own versions and aliases (CDK's LambdaInvoke grant); "
-                "no other function matches the ARN.",
-            )
+        policy = acknowledge_lambda_steps(machine, self.functions.values())
         reasons = {
             self.custom_model_arns: "Custom model ARNs carry a Bedrock-generated id; the job creates the model and "
             "the later steps deploy it, so no narrower ARN exists at deploy time.",

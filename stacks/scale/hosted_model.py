@@ -320,26 +320,40 @@ class HostedModel(Construct):
         )
 
     def _autoscaling(self) -> autoscaling.ScalableTarget:
+        """Scale to zero: the inference component's copies from 0, tracking invocations per copy. Classic: the
+        variant's instances from ``min_instances``, tracking invocations per instance."""
         settings = self._props.settings
         if settings.scale_to_zero:
             assert self.inference_component is not None
-            target = autoscaling.ScalableTarget(
-                self,
-                "Scaling",
-                service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
-                resource_id=f"inference-component/{self.inference_component_name}",
-                scalable_dimension="sagemaker:inference-component:DesiredCopyCount",
-                min_capacity=0,
-                max_capacity=settings.max_instances,
-            )
-            target.node.add_dependency(self.inference_component)
-            target.scale_to_track_metric(
-                "InvocationsPerCopy",
-                predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY,
-                target_value=settings.target_invocations,
-                scale_in_cooldown=cdk.Duration.seconds(settings.scale_in_cooldown_seconds),
-                scale_out_cooldown=cdk.Duration.seconds(settings.scale_out_cooldown_seconds),
-            )
+            scaled: cdk.CfnResource = self.inference_component
+            resource_id = f"inference-component/{self.inference_component_name}"
+            dimension, min_capacity = "sagemaker:inference-component:DesiredCopyCount", 0
+            tracked = "InvocationsPerCopy"
+            metric = autoscaling.PredefinedMetric.SAGEMAKER_INFERENCE_COMPONENT_INVOCATIONS_PER_COPY
+        else:
+            scaled = self.endpoint
+            resource_id = f"endpoint/{self.endpoint_name}/variant/{VARIANT}"
+            dimension, min_capacity = "sagemaker:variant:DesiredInstanceCount", settings.min_instances
+            tracked = "InvocationsPerInstance"
+            metric = autoscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE
+        target = autoscaling.ScalableTarget(
+            self,
+            "Scaling",
+            service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
+            resource_id=resource_id,
+            scalable_dimension=dimension,
+            min_capacity=min_capacity,
+            max_capacity=settings.max_instances,
+        )
+        target.node.add_dependency(scaled)
+        target.scale_to_track_metric(
+            tracked,
+            predefined_metric=metric,
+            target_value=settings.target_invocations,
+            scale_in_cooldown=cdk.Duration.seconds(settings.scale_in_cooldown_seconds),
+            scale_out_cooldown=cdk.Duration.seconds(settings.scale_out_cooldown_seconds),
+        )
+        if settings.scale_to_zero:
             # At zero copies there are no invocations to track: a request that finds no capacity adds a copy.
             target.scale_on_metric(
                 "ScaleOutFromZero",
@@ -352,22 +366,4 @@ class HostedModel(Construct):
                 cooldown=cdk.Duration.seconds(settings.scale_out_cooldown_seconds),
                 evaluation_periods=1,
             )
-            return target
-        target = autoscaling.ScalableTarget(
-            self,
-            "Scaling",
-            service_namespace=autoscaling.ServiceNamespace.SAGEMAKER,
-            resource_id=f"endpoint/{self.endpoint_name}/variant/{VARIANT}",
-            scalable_dimension="sagemaker:variant:DesiredInstanceCount",
-            min_capacity=settings.min_instances,
-            max_capacity=settings.max_instances,
-        )
-        target.node.add_dependency(self.endpoint)
-        target.scale_to_track_metric(
-            "InvocationsPerInstance",
-            predefined_metric=autoscaling.PredefinedMetric.SAGEMAKER_VARIANT_INVOCATIONS_PER_INSTANCE,
-            target_value=settings.target_invocations,
-            scale_in_cooldown=cdk.Duration.seconds(settings.scale_in_cooldown_seconds),
-            scale_out_cooldown=cdk.Duration.seconds(settings.scale_out_cooldown_seconds),
-        )
         return target
