@@ -34,7 +34,7 @@ CALLER = Caller(user_id="quality-evaluation", groups=("evaluation",))
 RETRYABLE_CODES = frozenset({"MODEL_THROTTLED", "MODEL_UNAVAILABLE"})
 
 
-class Throttled(Exception):  # noqa: N818 - the error name Step Functions retries on (stacks RETRYABLE)
+class Throttled(Exception):  # noqa: N818 - the error name Step Functions retries on (stacks/common/state_machine.py THROTTLED)
     """Bedrock throttled or was unavailable: the workflow retries the whole task later."""
 
 
