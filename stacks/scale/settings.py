@@ -4,6 +4,11 @@ scale.yaml is shared: the TCO tool (tools/tco) reads its own keys from the same 
 two sections the Scale stack builds from and ignores every other top-level key, so the two owners of the file
 never break each other; inside each section every key is checked strictly (a typo is an error, as elsewhere).
 Both sections are optional in the file; a switched-on feature whose section is missing is one `ConfigError` line.
+
+A quantized hosted model answers the chat API (`hosted_model.serve_direct`) only once accepted on the golden set:
+`python -m tools.accept_quantized` writes usecases/<id>/hosted-acceptance.json when it passes, a reviewer commits
+it, and `load_scale_files` refuses serve_direct without a record for exactly this model_id and quantization (a
+record of another model proves nothing about this one). Full precision (`quantization: none`) needs no record.
 """
 
 from __future__ import annotations
@@ -19,6 +24,10 @@ from stacks.config import USECASES_DIR, ConfigError, StrictModel, display_path, 
 from stacks.config.base import SAGEMAKER_INSTANCE_PATTERN, worded
 
 SCALE_FILE = "scale.yaml"
+ACCEPTANCE_FILE = "hosted-acceptance.json"
+ACCEPT_COMMAND = (
+    "python -m tools.accept_quantized --usecase {usecase} --candidate <report.json> --full-precision <report.json>"
+)
 
 # LMI's OPTION_QUANTIZE values for the vLLM backend (LMI user guide, "LMI configurations"); "none" serves the
 # checkpoint at its own precision (fp16/bf16), the full-precision run a quantized one is measured against.
@@ -67,7 +76,8 @@ class HostedModelSettings(StrictModel):
     serve_direct: bool = Field(
         False,
         description="The chat API answers `direct` from this endpoint instead of Bedrock (same safety checks). Turn "
-        "it on once the model is accepted (a quantized one: `scale.acceptance.accept_quantized`).",
+        "it on once the model is accepted: a quantized one needs hosted-acceptance.json (`python -m "
+        "tools.accept_quantized`), or synth stops.",
     )
     acceptance_margin: float = Field(
         0.05,
@@ -82,6 +92,15 @@ class HostedModelSettings(StrictModel):
         if not self.scale_to_zero and self.min_instances > self.max_instances:
             raise ValueError("min_instances must not exceed max_instances")
         return self
+
+
+class HostedAcceptance(StrictModel):
+    """What the guard reads of hosted-acceptance.json: which model was accepted (the rest is for reviewers)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    model_id: str
+    quantization: Quantization
 
 
 class FineTuningSettings(StrictModel):
@@ -164,9 +183,40 @@ def load_golden(path: Path, root: Path = USECASES_DIR) -> tuple[GoldenCase, ...]
     return tuple(cases)
 
 
+def require_acceptance(settings: ScaleSettings, usecase_id: str, root: Path = USECASES_DIR) -> None:
+    """Raise one `ConfigError` line when a quantized model would be served directly without an acceptance record
+    of exactly this model and quantization (see the module docstring)."""
+    hosted = settings.hosted_model
+    if hosted is None or not hosted.serve_direct or hosted.quantization == "none":
+        return
+    path = root / usecase_id / ACCEPTANCE_FILE
+    run = f"run `{ACCEPT_COMMAND.format(usecase=usecase_id)}` and commit its record, or set serve_direct: false"
+    served = f"{hosted.model_id} ({hosted.quantization})"
+    if not path.is_file():
+        raise ConfigError(
+            f"usecases/{usecase_id}/{SCALE_FILE}",
+            "hosted_model.serve_direct",
+            f"the quantized model {served} is not accepted: no {ACCEPTANCE_FILE}; {run}",
+        )
+    try:
+        record = HostedAcceptance.model_validate_json(path.read_bytes())
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(part) for part in first["loc"]) or "(file)"
+        raise ConfigError(display_path(path, root), where, f"{first['msg']}; {run}") from None
+    if (record.model_id, record.quantization) != (hosted.model_id, hosted.quantization):
+        raise ConfigError(
+            f"usecases/{usecase_id}/{SCALE_FILE}",
+            "hosted_model.serve_direct",
+            f"{ACCEPTANCE_FILE} accepted {record.model_id} ({record.quantization}), not the served {served}; {run}",
+        )
+
+
 def load_scale_files(usecase_id: str, root: Path = USECASES_DIR) -> ScaleSettings:
-    """scale.yaml's sections, holding (with a `fine_tuning` section) the golden cases its gate scores."""
+    """scale.yaml's sections, holding (with a `fine_tuning` section) the golden cases its gate scores; a quantized
+    model served directly must be accepted (`require_acceptance`)."""
     settings = load_scale_settings(usecase_id, root)
+    require_acceptance(settings, usecase_id, root)
     if settings.fine_tuning is not None:
         path = root / usecase_id / "golden" / f"{settings.fine_tuning.golden_task}.jsonl"
         if path.is_file():

@@ -29,7 +29,13 @@ from stacks.config.kit import Features
 from stacks.foundation.stack import FoundationProps, FoundationStack
 from stacks.scale.fine_tuning import JOB_STATUSES, REJECTED
 from stacks.scale.hosted_model import LMI_IMAGE_TAG, has_instance_storage
-from stacks.scale.settings import SCALE_FILE, FineTuningSettings, HostedModelSettings, load_golden
+from stacks.scale.settings import (
+    ACCEPTANCE_FILE,
+    SCALE_FILE,
+    FineTuningSettings,
+    HostedModelSettings,
+    load_golden,
+)
 from stacks.scale.stack import FineTuningSource, ScaleProps, ScaleStack
 from stacks.synth_gate import report_findings
 from tests.conftest import Synth, synthesize
@@ -54,12 +60,17 @@ BEDROCK_MODEL = boto3.client("bedrock", region_name="us-east-1").meta.service_mo
 
 
 def usecase_root(tmp: Path, sections: dict[str, Any] = SECTIONS) -> Path:
-    """A copy of the shipped use case whose scale.yaml (the TCO tool's, if shipped) gains the Scale sections."""
+    """A copy of the shipped use case whose scale.yaml (the TCO tool's, if shipped) gains the Scale sections, and
+    whose directly served model is accepted (hosted-acceptance.json; tests/stacks/test_accept_quantized.py)."""
     root = tmp / "usecases"
     shutil.copytree(USECASES_DIR / USECASE, root / USECASE)
     path = root / USECASE / SCALE_FILE
     existing = yaml.safe_load(path.read_text()) if path.is_file() else {}
     path.write_text(yaml.safe_dump({**(existing or {}), **sections}, sort_keys=False))
+    hosted = sections.get("hosted_model")
+    if hosted:
+        accepted = {"model_id": hosted["model_id"], "quantization": hosted.get("quantization", "none")}
+        (root / USECASE / ACCEPTANCE_FILE).write_text(json.dumps(accepted))
     return root
 
 
