@@ -19,7 +19,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, get_args
+from typing import Any
 
 import stacks  # noqa: F401 - importing stacks puts lambdas/ on the import path
 
@@ -27,10 +27,10 @@ import stacks  # noqa: F401 - importing stacks puts lambdas/ on the import path
 from api.architectures.base import Context, Finish, ModelEvent, ModelTurn, TextPart
 from api.chat import Citation, Turn, Usage
 from api.contract import QuotaSpec
-from api.store.conversations import SessionDetail, SessionSummary, iso, title_of
+from api.store.conversations import SessionDetail, SessionSummary, iso, title_of, token_window
 from api.store.errors import QuotaExceeded, SessionNotFound
 from api.store.quotas import DAY, MINUTE, REQUESTS, TOKENS, seconds_to_next, window_start
-from api.store.telemetry import MAX_SESSION_SECONDS, EventKind, Rating
+from api.store.telemetry import EventKind, Rating, check_event, check_feedback
 from api.store.tokens import estimate_tokens
 
 ECHO_CHARS = 160  # how much of the question the local model repeats
@@ -145,18 +145,7 @@ class MemoryStores:
         with self._lock:
             found = self._sessions.get((user_id, session_id))
             turns = list(found.turns) if found else []
-        picked: list[Turn] = []
-        used = 0
-        for turn in reversed(turns):
-            cost = estimate_tokens(turn.text)
-            if used + cost > max_tokens:
-                break
-            used += cost
-            picked.append(turn)
-        picked.reverse()
-        while picked and picked[0].role != "user":
-            picked.pop(0)
-        return tuple(picked)
+        return token_window(reversed(turns), max_tokens)
 
     def append(self, user_id: str, session_id: str, turns: Sequence[Turn], request_id: str) -> None:
         if not turns:
@@ -220,8 +209,7 @@ class MemoryStores:
         reason: str | None,
         comment: str | None,
     ) -> None:
-        if rating not in get_args(Rating):
-            raise ValueError(f"rating must be up or down, got {rating!r}")
+        check_feedback(rating, reason, comment)
         self._record(
             {
                 "type": "feedback",
@@ -235,13 +223,7 @@ class MemoryStores:
         )
 
     def event(self, user_id: str, session_id: str, kind: EventKind, duration_seconds: float | None) -> None:
-        if kind not in get_args(EventKind):
-            raise ValueError(f"unknown event kind {kind!r}")
-        if kind == "session_end":
-            if duration_seconds is None or not 0 <= duration_seconds <= MAX_SESSION_SECONDS:
-                raise ValueError(f"session_end needs duration_seconds between 0 and {MAX_SESSION_SECONDS}")
-        elif duration_seconds is not None:
-            raise ValueError(f"{kind} takes no duration_seconds")
+        check_event(kind, duration_seconds)
         record = {"type": "event", "user_id": user_id, "session_id": session_id, "kind": kind}
         self._record({**record, "duration_seconds": duration_seconds})
 

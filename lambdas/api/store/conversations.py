@@ -11,7 +11,7 @@ caller's partition; `session` answers SessionNotFound for it exactly as for a se
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -27,6 +27,24 @@ TITLE_CHARS = 80
 PAGE = 50  # turns read per Query page while filling a window
 BATCH = 25  # BatchWriteItem's maximum
 WRITE_ATTEMPTS = 5
+
+
+def token_window(newest_first: Iterable[Turn], max_tokens: int) -> tuple[Turn, ...]:
+    """The newest turns that fit ``max_tokens``, oldest first, opening on a user turn (never on an answer whose
+    question fell out). Reads ``newest_first`` only as far as the window reaches, so a long history is not paged
+    through whole."""
+    picked: list[Turn] = []
+    used = 0
+    for turn in newest_first:
+        cost = estimate_tokens(turn.text)
+        if used + cost > max_tokens:
+            break
+        used += cost
+        picked.append(turn)
+    picked.reverse()
+    while picked and picked[0].role != "user":
+        picked.pop(0)
+    return tuple(picked)
 
 
 @dataclass(frozen=True)
@@ -87,21 +105,8 @@ class Conversations:
         except ValueError:
             return ()
         now = self._clock()
-        picked: list[Turn] = []
-        used = 0
-        for item in self._turn_items(pk, prefix, newest_first=True, page=PAGE):
-            if not live(item, now):
-                continue
-            turn = Turn(role=item["role"], text=item["text"])
-            cost = estimate_tokens(turn.text)
-            if used + cost > max_tokens:
-                break
-            used += cost
-            picked.append(turn)
-        picked.reverse()
-        while picked and picked[0].role != "user":
-            picked.pop(0)
-        return tuple(picked)
+        items = self._turn_items(pk, prefix, newest_first=True, page=PAGE)
+        return token_window((Turn(role=i["role"], text=i["text"]) for i in items if live(i, now)), max_tokens)
 
     def append(self, user_id: str, session_id: str, turns: Sequence[Turn], request_id: str) -> None:
         """Add ``turns`` after the session's last; the first append creates the session (its title: the first

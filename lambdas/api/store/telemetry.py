@@ -45,6 +45,27 @@ def _cut(text: str) -> tuple[str, bool]:
     return data[:MAX_TEXT_BYTES].decode("utf-8", "ignore"), True
 
 
+def check_feedback(rating: str, reason: str | None, comment: str | None) -> None:
+    """ValueError for a rating other than up or down, or a reason or comment past its length (every store)."""
+    if rating not in get_args(Rating):
+        raise ValueError(f"rating must be up or down, got {rating!r}")
+    if reason is not None and len(reason) > MAX_REASON_CHARS:
+        raise ValueError(f"reason is longer than {MAX_REASON_CHARS} characters")
+    if comment is not None and len(comment) > MAX_COMMENT_CHARS:
+        raise ValueError(f"comment is longer than {MAX_COMMENT_CHARS} characters")
+
+
+def check_event(kind: str, duration_seconds: float | None) -> None:
+    """ValueError for an unknown kind, a session_end without a duration of 0 to 7 days, or another kind with one."""
+    if kind not in get_args(EventKind):
+        raise ValueError(f"unknown event kind {kind!r}")
+    if kind == "session_end":
+        if duration_seconds is None or not 0 <= duration_seconds <= MAX_SESSION_SECONDS:
+            raise ValueError(f"session_end needs duration_seconds between 0 and {MAX_SESSION_SECONDS}")
+    elif duration_seconds is not None:
+        raise ValueError(f"{kind} takes no duration_seconds")
+
+
 class Telemetry:
     def __init__(
         self,
@@ -75,12 +96,7 @@ class Telemetry:
         comment: str | None,
     ) -> None:
         """Record the caller's rating of one answer (replacing an earlier one) and count it."""
-        if rating not in get_args(Rating):
-            raise ValueError(f"rating must be up or down, got {rating!r}")
-        if reason is not None and len(reason) > MAX_REASON_CHARS:
-            raise ValueError(f"reason is longer than {MAX_REASON_CHARS} characters")
-        if comment is not None and len(comment) > MAX_COMMENT_CHARS:
-            raise ValueError(f"comment is longer than {MAX_COMMENT_CHARS} characters")
+        check_feedback(rating, reason, comment)
         now = self._clock()
         item: dict[str, Any] = {
             schema.PK: schema.user_pk(user_id),
@@ -103,13 +119,7 @@ class Telemetry:
 
     def event(self, user_id: str, session_id: str, kind: EventKind, duration_seconds: float | None) -> None:
         """Record one user event; session_end needs its duration (0 to 7 days), the others take none."""
-        if kind not in get_args(EventKind):
-            raise ValueError(f"unknown event kind {kind!r}")
-        if kind == "session_end":
-            if duration_seconds is None or not 0 <= duration_seconds <= MAX_SESSION_SECONDS:
-                raise ValueError(f"session_end needs duration_seconds between 0 and {MAX_SESSION_SECONDS}")
-        elif duration_seconds is not None:
-            raise ValueError(f"{kind} takes no duration_seconds")
+        check_event(kind, duration_seconds)
         now = self._clock()
         item = {
             schema.PK: schema.user_pk(user_id),
