@@ -325,6 +325,7 @@ def test_what_validate_rejects_whole_the_split_rejects_whole_with_its_reason_and
     assert parted["error"]["Error"] == "ObjectRejected"
     assert reason in parted["error"]["Cause"]
     assert (parted["records_in"], parted["skipped_blank"]) == counted
+    assert (parted["source"], parted["rows_in"]) == (relative.split("/")[0], sum(counted))  # blank rows are rows
     if not relative.endswith(".gz"):  # what validate says of the same bytes
         source = contract().sources[keys.parse_raw_key(key).source or ""]
         with pytest.raises(ObjectRejected) as whole:
