@@ -54,11 +54,11 @@ from stacks.common.buckets import grant_write_prefix
 from stacks.common.deploy_time import split_deploy_time
 from stacks.common.kit_function import KitFunction
 from stacks.common.kms_key import allow_service_use, grant_key_use_via
-from stacks.common.nag import acknowledge, acknowledge_all, acknowledge_object_prefix, each_pack, iam5_resource_finding
+from stacks.common.nag import acknowledge_all, acknowledge_object_prefix, each_pack
+from stacks.common.serving_grants import grant_serving
 from stacks.common.settings_layer import SettingsLayer
 from stacks.common.stage_policy import StagePolicy
 from stacks.common.threshold_alarm import ThresholdAlarm
-from stacks.common.vector_knowledge_base import model_arns
 from stacks.config import ConfigError
 
 METRICS_NAMESPACE = "JourneyKit/Api"
@@ -84,7 +84,6 @@ TELEMETRY_ACTIONS = ["dynamodb:PutItem"]
 # The export reads one day of the thumbs-up index and the exchanges it names (lambdas/api/finetune_export.py).
 EXPORT_INDEX_ACTIONS = ["dynamodb:Query"]
 EXPORT_TABLE_ACTIONS = ["dynamodb:BatchGetItem"]
-MODEL_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
 
 # The JSON access-log line: who (the Cognito `sub`), what, the outcome, and where the time went.
 ACCESS_LOG_FIELDS = {
@@ -278,30 +277,17 @@ class ApiStack(cdk.Stack):
     def _grant_chat(self, role: iam.IRole) -> None:
         """What the chat pipeline calls: the model, the guardrail and the safety checks, the knowledge base or the
         agent where those architectures are offered, the selected prompts, and the three tables."""
-        props, offered = self._props, self.architectures
-        models = model_arns(self, props.model)
-        role.add_to_principal_policy(iam.PolicyStatement(actions=MODEL_ACTIONS, resources=models))
-        policy = role.node.find_child("DefaultPolicy").node.default_child
-        assert policy is not None
-        for arn in models:
-            if "*" in json.dumps(self.resolve(arn)):
-                acknowledge(
-                    policy,
-                    iam5_resource_finding(policy, arn),
-                    "A cross-region inference profile sends each request to any region of its geography; "
-                    "the foundation model is named, only its region is open, as Bedrock documents.",
-                )
-        props.guardrail.grant_apply(role)
-        props.guardrail.grant_safety_checks(role)
-        if "rag" in offered and props.knowledge_base is not None:
-            props.knowledge_base.grant_retrieve(role)
-        if "agent" in offered and props.agent is not None:
-            props.agent.grant_invoke(role)
-        if props.hosted_model is not None:
-            props.hosted_model.grant_invoke(role)
-        if props.prompts is not None:
-            props.prompts.grant_read(role)
-            props.prompts.grant_render(role)
+        props = self._props
+        grant_serving(
+            role,
+            model=props.model,
+            guardrail=props.guardrail,
+            architectures=self.architectures,
+            knowledge_base=props.knowledge_base,
+            agent=props.agent,
+            more_grants=(props.hosted_model.grant_invoke,) if props.hosted_model is not None else (),
+            prompts=props.prompts,
+        )
         tables = self.tables
         for table, actions in (
             (tables.conversations, CONVERSATION_ACTIONS),

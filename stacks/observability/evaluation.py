@@ -31,7 +31,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import aws_cdk as cdk
 from api.contract import API_SETTINGS_ENV, ApiSettings
@@ -59,6 +59,7 @@ from stacks.common.dependency_layer import evaluation_layer
 from stacks.common.deploy_time import split_deploy_time
 from stacks.common.kit_function import KitFunction
 from stacks.common.nag import acknowledge, acknowledge_all, acknowledge_role_policy, each_pack, iam5_resource_finding
+from stacks.common.serving_grants import AgentGrants, GuardrailGrants, KnowledgeBaseGrants, PromptsGrants, grant_serving
 from stacks.common.settings_layer import SettingsLayer
 from stacks.common.stage_policy import StagePolicy
 from stacks.common.state_machine import Retry, acknowledge_lambda_steps, kit_state_machine, lambda_step
@@ -73,7 +74,6 @@ SCORE_HANDLER = "evaluation.score.handler"
 SERVICE = "quality-evaluation"
 PREFIX = "quality-evaluation/"
 DAILY = "cron(0 5 * * ? *)"  # 05:00 UTC, after the nightly data and export jobs
-MODEL_ACTIONS = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]  # as the Api stack's chat functions
 # Lambda's errors and evaluation.runner.Throttled (Bedrock throttled a case; the whole task runs again): a task
 # runs for minutes, so it waits longer between fewer attempts than a Data pipeline step.
 TASK_RETRY = Retry(interval_seconds=30, max_attempts=4, max_delay_seconds=300)
@@ -81,24 +81,6 @@ SETTINGS_NAME = SETTINGS_FILE.removesuffix(".json")
 
 
 # ------------------------------------------------------------------ what the construct uses of other stacks
-
-
-class GuardrailGrants(Protocol):
-    def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant: ...
-    def grant_safety_checks(self, grantee: iam.IGrantable) -> iam.Grant: ...
-
-
-class KnowledgeBaseGrants(Protocol):
-    def grant_retrieve(self, grantee: iam.IGrantable) -> iam.Grant: ...
-
-
-class AgentGrants(Protocol):
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant: ...
-
-
-class PromptsGrants(Protocol):
-    def grant_read(self, grantee: iam.IGrantable, *tasks: str) -> iam.Grant: ...
-    def grant_render(self, grantee: iam.IGrantable, *tasks: str) -> iam.Grant: ...
 
 
 @dataclass(frozen=True)
@@ -316,30 +298,16 @@ class QualityEvaluation(Construct):
         the tables: the model, the guardrail and the safety checks, the knowledge base or the agent where offered,
         the selected prompts."""
         serving = self._props.serving
-        offered = serving.settings.architectures
-        models = model_arns(self, serving.model)
-        role.add_to_principal_policy(iam.PolicyStatement(actions=MODEL_ACTIONS, resources=models))
-        policy = role.node.find_child("DefaultPolicy").node.default_child
-        assert policy is not None
-        for arn in models:
-            if "*" in json.dumps(cdk.Stack.of(self).resolve(arn)):
-                acknowledge(
-                    policy,
-                    iam5_resource_finding(policy, arn),
-                    "A cross-region inference profile sends each request to any region of its geography; "
-                    "the foundation model is named, only its region is open, as Bedrock documents.",
-                )
-        serving.guardrail.grant_apply(role)
-        serving.guardrail.grant_safety_checks(role)
-        if "rag" in offered and serving.knowledge_base is not None:
-            serving.knowledge_base.grant_retrieve(role)
-        if "agent" in offered and serving.agent is not None:
-            serving.agent.grant_invoke(role)
-        if serving.prompts is not None:
-            serving.prompts.grant_read(role)
-            serving.prompts.grant_render(role)
-        for grant in serving.more_grants:
-            grant(role)
+        grant_serving(
+            role,
+            model=serving.model,
+            guardrail=serving.guardrail,
+            architectures=serving.settings.architectures,
+            knowledge_base=serving.knowledge_base,
+            agent=serving.agent,
+            more_grants=serving.more_grants,
+            prompts=serving.prompts,
+        )
 
     def _grant_reports(self) -> None:
         """RunTask writes its predictions; Score reads them and the last accepted run, writes the reports, the
