@@ -3,11 +3,24 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
+import boto3
 from api.store import schema
+from moto import mock_aws
 
 REGION = "eu-west-1"
+
+
+@contextmanager
+def mocked_table(name: str, *, up_index: bool = False) -> Iterator[Any]:
+    """A moto DynamoDB client with one store table (`create_table`), for as long as the block runs."""
+    with mock_aws():
+        client = boto3.client("dynamodb", region_name=REGION)
+        create_table(client, name, up_index=up_index)
+        yield client
 
 
 def create_table(db: Any, name: str, *, up_index: bool = False) -> str:

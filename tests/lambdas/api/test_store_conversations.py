@@ -6,13 +6,11 @@ from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-import boto3
 import pytest
 from api.chat import Turn
 from api.store import Conversations, SessionNotFound, estimate_tokens
-from moto import mock_aws
 
-from tests.lambdas.api.store_world import REGION, AtomicUpdates, Clock, create_table, raw_items
+from tests.lambdas.api.store_world import AtomicUpdates, Clock, mocked_table, raw_items
 
 NOW = 1_714_564_800.0  # 2024-05-01T12:00:00Z
 TABLE = "conversations"
@@ -20,9 +18,7 @@ TABLE = "conversations"
 
 @pytest.fixture
 def db() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_table(client, TABLE)
+    with mocked_table(TABLE) as client:
         yield client
 
 

@@ -6,14 +6,12 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from api.store import Telemetry, schema
 from api.store.telemetry import MAX_TEXT_BYTES
 from aws_lambda_powertools import Metrics
-from moto import mock_aws
 
-from tests.lambdas.api.store_world import REGION, Clock, create_table, raw_items
+from tests.lambdas.api.store_world import Clock, mocked_table, raw_items
 
 NOW = 1_714_564_800.25  # 2024-05-01T12:00:00.250Z
 TABLE = "telemetry"
@@ -22,9 +20,7 @@ NAMESPACE = "JourneyApiTests"
 
 @pytest.fixture
 def db() -> Iterator[Any]:
-    with mock_aws():
-        client = boto3.client("dynamodb", region_name=REGION)
-        create_table(client, TABLE, up_index=True)
+    with mocked_table(TABLE, up_index=True) as client:
         yield client
 
 
