@@ -8,30 +8,12 @@ from __future__ import annotations
 
 import re
 
-import botocore.session
 import pytest
-from botocore.stub import Stubber
 from common.prompts.contract import Inference, stored_prompt
 
-ARN = "arn:aws:bedrock:eu-west-1:111122223333:prompt/ABCDEFGHIJ"
+from tests.lambdas.common.prompts.test_contract import _get_prompt
+
 MODEL = "global.anthropic.claude-haiku-4-5-20251001-v1:0"
-
-
-def _get_prompt(variant: dict) -> dict:
-    """A GetPrompt response of version 3 holding ``variant``, validated by botocore's Stubber."""
-    client = botocore.session.get_session().create_client("bedrock-agent", region_name="eu-west-1")
-    response = {
-        "name": "journey-customer-retention-dev-answer-few-shot",
-        "id": "ABCDEFGHIJ",
-        "arn": f"{ARN}:3",
-        "version": "3",
-        "createdAt": "2026-01-01T00:00:00Z",
-        "updatedAt": "2026-01-01T00:00:00Z",
-        "variants": [variant],
-    }
-    with Stubber(client) as stub:
-        stub.add_response("get_prompt", response, {"promptIdentifier": f"{ARN}:3"})
-        return client.get_prompt(promptIdentifier=f"{ARN}:3")
 
 
 def _chat(chat: dict, **extra) -> dict:
