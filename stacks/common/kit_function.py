@@ -30,8 +30,9 @@ class KitFunction(Construct):
     """Python 3.13 on arm64 with the Powertools layer, X-Ray, its own encrypted log group and role.
 
     The role starts with only what the function needs to log and trace; stacks add the rest with
-    the `grant_*` methods of the resources it touches. ``layers`` come after Powertools' (a stack's
-    `SettingsLayer`, for one: settings too large for the 4 KB environment).
+    the `grant_*` methods of the resources it touches. ``layers`` are added to Powertools' and the dependency
+    layer (a stack's `SettingsLayer`, for one: settings too large for the 4 KB environment); CDK orders them by
+    construct path, which puts Powertools' first (`stacks.common.powertools.CONSTRUCT_ID`).
     """
 
     def __init__(

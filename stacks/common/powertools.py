@@ -61,11 +61,20 @@ class PowertoolsLayerSource:
         return powertools_layer_arn(self.version)
 
 
+# The construct id of the imported layer. It decides the layer's place in each function: CDK renders a function's
+# layers sorted by construct path (feature flag @aws-cdk/aws-lambda:recognizeLayerVersion), and Lambda merges them
+# in that order, a later layer's file replacing an earlier one's ("Adding layers to functions"). This id sorts
+# before every layer the kit builds in a stack (DependencyLayer, EvaluationLayer, WebAdapterLayer), so where one
+# of them ships a library the Powertools layer bundles too (typing_extensions: requirements-lambda.txt), the
+# kit's pinned copy is the one imported.
+CONSTRUCT_ID = "AwsPowertoolsLayer"
+
+
 def powertools_layer(scope: Construct, source: PowertoolsLayerSource | None = None) -> lambda_.ILayerVersion:
-    """One imported layer per stack, shared by the stack's functions."""
+    """One imported layer per stack, shared by the stack's functions (listed first: see CONSTRUCT_ID)."""
     stack = cdk.Stack.of(scope)
-    existing = stack.node.try_find_child("PowertoolsLayer")
+    existing = stack.node.try_find_child(CONSTRUCT_ID)
     if existing is not None:
         return existing  # type: ignore[return-value]
     arn = (source or PowertoolsLayerSource()).layer_arn()
-    return lambda_.LayerVersion.from_layer_version_arn(stack, "PowertoolsLayer", arn)
+    return lambda_.LayerVersion.from_layer_version_arn(stack, CONSTRUCT_ID, arn)

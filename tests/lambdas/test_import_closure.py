@@ -217,11 +217,17 @@ def test_every_module_of_the_code_asset_resolves_and_the_dependency_layer_is_wha
     assert "pipeline.validation" in importers
 
 
+REPLACES_POWERTOOLS = frozenset({"typing_extensions"})
+
+
 @pytest.mark.synth
 def test_no_source_shadows_another(kit_sources):
     """Lambda searches /var/task, then /opt/python, then the runtime, and CDK orders a function's layers by
-    construct path: a name in two places would depend on that order. Each top-level name has one source."""
+    construct path: a name in two places would depend on that order. Each top-level name has one source, except
+    the one the dependency layer replaces on purpose: typing_extensions, newer than the Powertools layer's, for
+    anyio (requirements-lambda.txt), with the layer order that makes it win checked in test_deploy_traps."""
     asset, layer = kit_sources[0], kit_sources[1]
+    assert layer.top_levels & POWERTOOLS_LAYER == REPLACES_POWERTOOLS
     others = {
         "dependency layer": layer.top_levels,
         "Powertools layer": POWERTOOLS_LAYER,
@@ -230,6 +236,7 @@ def test_no_source_shadows_another(kit_sources):
     }
     for name, names in others.items():
         assert not asset.top_levels & names, f"the code asset shadows the {name}: {asset.top_levels & names}"
+    others["Powertools layer"] = POWERTOOLS_LAYER - REPLACES_POWERTOOLS
     for name, names in list(others.items())[1:]:
         assert not layer.top_levels & names, f"the dependency layer duplicates the {name}: {layer.top_levels & names}"
     assert not POWERTOOLS_LAYER & RUNTIME_SDK
@@ -239,9 +246,10 @@ def test_no_package_of_the_dependency_layer_needs_a_library_only_the_powertools_
     """The Powertools layer bundles its libraries at the versions current when AWS built it, which no pin controls:
     a dependency-layer package that requires one of them on Python 3.13 (anyio 4.15+ requires
     typing_extensions>=4.16) could meet an older copy there and fail at import. Each package's requirements on the
-    functions' runtime must be pinned in the layer itself or be the runtime's SDK."""
+    functions' runtime must be pinned in the layer itself (whose files replace the Powertools layer's: it is merged
+    after it, test_deploy_traps) or be the runtime's SDK."""
     pins = set(lambda_pins(REQUIREMENTS))
-    assert "anyio" in pins
+    assert "typing-extensions" in requirements_on_lambda("anyio")  # the case this guards is present
     for distribution in pins:
         needs = requirements_on_lambda(distribution)
         assert needs <= pins | POWERTOOLS_REMOVED, f"{distribution} needs {needs - pins} from another layer"

@@ -337,8 +337,8 @@ def test_powertools_layer_arn_fallback_uses_the_published_layer_of_the_configure
     )
     (function,) = resources(app.synth().get_stack_by_name("S").template, "AWS::Lambda::Function").values()
     assert [sub(layer) for layer in function["Properties"]["Layers"]] == [
-        "<DependencyLayer45F9B859>",  # the stack's own (stacks/common/dependency_layer.py); CDK sorts by path
         f"arn:<AWS::Partition>:lambda:<AWS::Region>:{LAYER_ACCOUNT}:layer:AWSLambdaPowertoolsPythonV3-python313-arm64:27",
+        "<DependencyLayer45F9B859>",  # the stack's own (stacks/common/dependency_layer.py); CDK sorts by path
     ]
 
 
@@ -387,6 +387,25 @@ def test_every_function_of_the_kit_uses_the_ssm_parameter_of_the_pinned_release_
         if "powertools" in json.dumps(layer).lower()
     }
     assert layers == {f'"{{{{resolve:ssm:/aws/service/powertools/python/arm64/python3.13/{POWERTOOLS_VERSION}}}}}"'}
+
+
+def test_every_function_merges_the_kits_layers_over_the_powertools_layer(synth):
+    """Lambda merges a function's layers in the listed order, a later file replacing an earlier one ("Adding
+    layers to functions"). The dependency layer ships typing_extensions 4.16 for anyio, which the Powertools
+    layer bundles at an older version of its own (requirements-lambda.txt): in every function the Powertools
+    layer must come first, so the kit's copy is the one imported."""
+    checked = 0
+    for stack, function_id, function in synth.resources("AWS::Lambda::Function"):
+        layers = [json.dumps(layer) for layer in function["Properties"].get("Layers", [])]
+        powertools = [i for i, layer in enumerate(layers) if "powertools" in layer.lower()]
+        if not powertools:
+            continue  # CDK's own providers
+        kits = [i for i, layer in enumerate(layers) if "DependencyLayer" in layer or "EvaluationLayer" in layer]
+        assert kits, f"{stack}/{function_id}"
+        assert len(powertools) == 1, f"{stack}/{function_id}: {layers}"
+        assert powertools[0] < min(kits), f"{stack}/{function_id}: {layers}"
+        checked += 1
+    assert checked >= 30
 
 
 # ------------------------------------------------------------------------------------- 6. weak references
