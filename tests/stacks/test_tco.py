@@ -10,7 +10,7 @@ import re
 import shlex
 import shutil
 import textwrap
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from pathlib import Path
@@ -23,13 +23,14 @@ from botocore.stub import Stubber
 from common.evaluation import cost as on_demand_costs
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from stacks.config import REPO_ROOT as ROOT
 from stacks.config import USECASES_DIR, ConfigError
 from stacks.usecase_files import load_usecase_files
 from tests.stacks.test_prompt_eval import png_title
 from tools import register
-from tools.tco import capacity, prices
+from tools.tco import capacity, prices, report
 from tools.tco.__main__ import main
 from tools.tco.breakeven import break_even
 from tools.tco.inputs import Tco, load_scale
@@ -227,7 +228,80 @@ def test_provisioned_by_hand(tmp_path):
 def test_a_model_without_a_unit_rate_is_listed_as_not_priced():
     (option,) = provisioned(tco(), BOOK, "us.amazon.nova-lite-v1:0")
     assert option.monthly is None
-    assert option.unavailable == "not priced: no model-unit rate in the snapshot"
+    assert option.unavailable is not None
+    assert option.unavailable.startswith("not priced: AWS tells a model unit's tokens a minute through the account")
+    assert "tco.provisioned_throughput" in option.unavailable
+
+
+QUOTE = {"tokens_per_minute_per_unit": 100_000, "hourly": {"6_month": 30.0}, "source": "AWS account team, ticket 42"}
+
+
+def test_the_use_cases_quote_prices_provisioned_throughput_and_wins_over_the_snapshot(tmp_path):
+    # The snapshot says $20 an hour on a 1-month term; the quote says $30 on a 6-month term: only the quote counts.
+    # 200,000 requests a day x 3 / 86,400 x 60 s x 1,200 tokens = 500,000 a minute = 5 units x $30 x 730 h.
+    book = with_provisioned(
+        tmp_path, {"amazon.nova-lite-v1:0": {"tokens_per_minute_per_unit": 50_000, "hourly": {"1_month": 20.0}}}
+    )
+    quoted = tco(
+        requests_per_day=200_000, provisioned_throughput={"amazon.nova-lite-v1:0": {**QUOTE, "quoted_on": "2026-11-30"}}
+    )
+    (option,) = provisioned(quoted, book, "us.amazon.nova-lite-v1:0")
+    assert option.name == "Bedrock provisioned (6-month term): us.amazon.nova-lite-v1:0"
+    assert option.monthly is not None
+    month = option.monthly(200_000)
+    assert month.units == 5
+    assert f"{month.breakdown.model:.2f}" == cents(Fraction(5 * 30 * 730)) == "109500.00"
+    # The other candidate has neither a quote nor a snapshot rate.
+    (haiku,) = provisioned(quoted, book, "global.anthropic.claude-haiku-4-5-20251001-v1:0")
+    assert haiku.monthly is None
+
+
+@pytest.mark.parametrize(
+    ("quotes", "reason"),
+    [
+        (
+            {"us.amazon.nova-lite-v1:0": QUOTE},
+            "'us.amazon.nova-lite-v1:0' is an inference profile; quote the base model 'amazon.nova-lite-v1:0'",
+        ),
+        ({"amazon.nova-micro-v1:0": QUOTE}, "'amazon.nova-micro-v1:0' is not the base of any of candidate_models"),
+    ],
+)
+def test_a_quote_must_name_the_base_model_of_a_candidate(quotes, reason):
+    with pytest.raises(ValidationError, match=re.escape(reason)):
+        tco(provisioned_throughput={model: {**quote, "quoted_on": "2026-11-30"} for model, quote in quotes.items()})
+
+
+def test_the_report_lists_the_quote_among_its_sources_and_prices_it():
+    quoted = tco(provisioned_throughput={"amazon.nova-lite-v1:0": {**QUOTE, "quoted_on": "2026-11-30"}})
+    text = report.markdown(
+        report.analyse(quoted, BOOK), BOOK, usecase_id="u", title="T", generated=date(2026, 12, 2), refreshed=False
+    )
+    quote = "Bedrock provisioned throughput, amazon.nova-lite-v1:0: the use case's quote"
+    assert f"| {quote} | 2026-11-30 | AWS account team, ticket 42 |" in text.splitlines()
+    assert "| Bedrock provisioned: us.amazon.nova-lite-v1:0 | not priced" not in text
+    assert (
+        "| Bedrock provisioned (6-month term): us.amazon.nova-lite-v1:0 | 1 unit(s) x 1 Region(s) | $22,100.02 |"
+        in text
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"source": ""}, "source"),
+        ({"quoted_on": None}, "quoted_on"),
+        ({"tokens_per_minute_per_unit": 0}, "tokens_per_minute_per_unit"),
+        ({"hourly": {}}, "hourly"),
+        ({"hourly": {"12_month": 1.0}}, "hourly.12_month.[key]"),
+    ],
+)
+def test_a_bad_quote_names_its_field(change, field):
+    quote = {**QUOTE, "quoted_on": "2026-11-30", **change}
+    quote = {key: value for key, value in quote.items() if value is not None}
+    with pytest.raises(ValidationError) as caught:
+        tco(provisioned_throughput={"amazon.nova-lite-v1:0": quote})
+    (error,) = caught.value.errors()
+    assert ".".join(str(part) for part in error["loc"]) == f"provisioned_throughput.amazon.nova-lite-v1:0.{field}"
 
 
 def test_the_horizon_compounds_monthly_growth():

@@ -8,14 +8,16 @@ own models, so a key beside `tco:` is not an error here. Inside `tco:` the model
 from __future__ import annotations
 
 import math
+from datetime import date
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from stacks.config import USECASES_DIR, ConfigError, StrictModel, display_path, read_yaml_mapping, validation_error
 from stacks.config.base import SAGEMAKER_INSTANCE_PATTERN, worded
 from stacks.config.model_catalogue import Catalogue, closest_id
+from tools.tco.prices import ProvisionedModel, base_model_id
 
 SCALE_FILE = "scale.yaml"
 
@@ -102,6 +104,19 @@ class HostedModel(StrictModel):
     _instances_unique = field_validator("instance_types")(_unique)
 
 
+class ProvisionedQuote(ProvisionedModel):
+    """Bedrock provisioned throughput for one base model, as the AWS account team quoted it.
+
+    AWS lists a model unit's hourly rates on the pricing page but not what a unit delivers: "For more information
+    about what an MU specifies, contact your AWS account manager" (Amazon Bedrock User Guide, "Increase model
+    invocation capacity with Provisioned Throughput"). So no snapshot can carry the tokens a minute; without a
+    quote the option reads "not priced". A quote here wins over tools/prices/bedrock-provisioned-throughput.json.
+    """
+
+    source: str = Field(min_length=1, max_length=200, description="Who quoted it (the report prints it).")
+    quoted_on: date = Field(description="When it was quoted.")
+
+
 class Tco(StrictModel):
     """The volume, shape and constraints of the workload, the options to compare and the people's time."""
 
@@ -118,9 +133,30 @@ class Tco(StrictModel):
     bytes_per_token: float = Field(
         default=4, gt=0, le=64, description="Bytes of answer text per token (about 4 characters in English)."
     )
+    provisioned_throughput: dict[str, ProvisionedQuote] = Field(
+        default_factory=dict,
+        description="Base model id (no profile prefix) -> the account team's model-unit quote (see ProvisionedQuote).",
+    )
 
     _regions_unique = field_validator("regions")(_unique)
     _models_unique = field_validator("candidate_models")(_unique)
+
+    @model_validator(mode="after")
+    def _quotes_are_for_candidates(self) -> Tco:
+        bases = {base_model_id(model) for model in self.candidate_models}
+        for model_id in self.provisioned_throughput:
+            if model_id != base_model_id(model_id):
+                raise ValueError(
+                    f"provisioned_throughput: '{model_id}' is an inference profile; "
+                    f"quote the base model '{base_model_id(model_id)}'"
+                )
+            if model_id not in bases:
+                raise ValueError(f"provisioned_throughput: '{model_id}' is not the base of any of candidate_models")
+        return self
+
+    def provisioned_quote(self, model_id: str) -> ProvisionedQuote | None:
+        """The quote for a candidate model or profile (by its base model), if the use case has one."""
+        return self.provisioned_throughput.get(base_model_id(model_id))
 
     @property
     def horizon_requests_per_day(self) -> int:

@@ -116,11 +116,15 @@ def model_units(tco: Tco, tokens_per_minute_per_unit: int, requests_per_day: int
     return max(1, capacity.whole(per_minute / tokens_per_minute_per_unit))
 
 
+NOT_PRICED = (
+    "not priced: AWS tells a model unit's tokens a minute through the account team (tco.provisioned_throughput)"
+)
+
+
 def provisioned(tco: Tco, book: PriceBook, model_id: str) -> list[Option]:
-    rates = book.provisioned_for(model_id)
+    rates = tco.provisioned_quote(model_id) or book.provisioned_for(model_id)
     if rates is None:
-        name = f"Bedrock provisioned: {model_id}"
-        return [Option(name, "provisioned", None, "not priced: no model-unit rate in the snapshot")]
+        return [Option(f"Bedrock provisioned: {model_id}", "provisioned", None, NOT_PRICED)]
     options = []
     for term, hourly in rates.hourly.items():
 

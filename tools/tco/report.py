@@ -205,6 +205,10 @@ def markdown(
         "| figures | read on | source |",
         "|---|---|---|",
         *(f"| {s.what} | {s.date} | {s.url} |" for s in book.sources()),
+        *(
+            f"| Bedrock provisioned throughput, {model}: the use case's quote | {quote.quoted_on} | {quote.source} |"
+            for model, quote in tco.provisioned_throughput.items()
+        ),
         "",
         f"Snapshot to be refreshed: `make tco USECASE={usecase_id} TCO_ARGS=--refresh` reads SageMaker hosting "
         "prices from the AWS Price List API (needs credentials).",
