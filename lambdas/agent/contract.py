@@ -2,9 +2,9 @@
 
 The Agent stack builds `ToolSettings` (the retention analyst's action group) from the resources it creates and
 writes it as /opt/settings/<function>.json in its settings layer (stacks/common/settings_layer.py), under the
-name `TOOLS_FUNCTION`; the function parses the same model (`tool_settings_from_file`). `LoaderSettings` (the
-table loader) name the curated bucket, a deploy-time value, so they travel as JSON in `LOADER_SETTINGS_ENV`
-(`loader_settings_from_json`). Either way both sides use one model, so they cannot drift.
+name `TOOLS_FUNCTION`. `LoaderSettings` (the table loader) name the curated bucket, a deploy-time value, so they
+travel as JSON in `LOADER_SETTINGS_ENV`. Both functions read theirs with `common.settings_file.deployed_settings`,
+and both sides use one model, so they cannot drift.
 
 The tables' key schemas are part of the contract too (`CUSTOMERS_KEY`, `INTERACTIONS_KEY`, `OFFERS_KEY`,
 `IDEMPOTENCY_KEY`): the stack creates the tables with them, the functions read and write by them.
@@ -12,10 +12,6 @@ The tables' key schemas are part of the contract too (`CUSTOMERS_KEY`, `INTERACT
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
-from common.settings_file import read_settings_file
 from pydantic import BaseModel, ConfigDict, Field
 
 TOOLS_FUNCTION = "retention_analyst"  # /opt/settings/retention_analyst.json
@@ -84,19 +80,7 @@ class LoaderSettings(_Contract):
         return (self.customer_source, *(source.name for source in self.interaction_sources), *self.offer_sources)
 
 
-@cache
-def tool_settings_from_file(path: Path, sha256: str) -> ToolSettings:
-    """Read, verify and parse the action group's settings file once per container."""
-    return ToolSettings.model_validate_json(read_settings_file(path, sha256))
-
-
 # The loader's settings travel in this environment variable, not in the settings layer: they name the curated
 # bucket, a deploy-time value of the Data stack that a file written at synth cannot hold. The stack writes only
 # the fields that differ from the defaults; parsing fills the rest back in.
 LOADER_SETTINGS_ENV = "LOADER_SETTINGS"
-
-
-@cache
-def loader_settings_from_json(value: str) -> LoaderSettings:
-    """Parse the loader's settings (the `LOADER_SETTINGS` JSON) once per container."""
-    return LoaderSettings.model_validate_json(value)

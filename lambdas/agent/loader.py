@@ -25,6 +25,7 @@ from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from common.clients import client
 from common.observability import powertools, powertools_metrics
+from common.settings_file import deployed_settings
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent import store
@@ -33,7 +34,6 @@ from agent.contract import (
     INTERACTIONS_KEY,
     LOADER_SETTINGS_ENV,
     LoaderSettings,
-    loader_settings_from_json,
 )
 from agent.records import BadRecordError, customer_item, interaction_item, parse_object
 
@@ -159,7 +159,7 @@ def settings() -> LoaderSettings:
     value = os.environ.get(LOADER_SETTINGS_ENV)
     if not value:
         raise RuntimeError(f"{LOADER_SETTINGS_ENV} must be set; the Agent stack sets it")
-    return loader_settings_from_json(value)
+    return deployed_settings(LoaderSettings, os.environ, deployed=value)
 
 
 @logger.inject_lambda_context

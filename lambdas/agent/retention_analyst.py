@@ -41,11 +41,11 @@ from botocore.exceptions import ClientError
 from common.aws_errors import error_code
 from common.clients import client
 from common.observability import powertools, powertools_metrics
-from common.settings_file import SETTINGS_FILE_ENV, SETTINGS_SHA256_ENV, settings_path
+from common.settings_file import SETTINGS_FILE_ENV, SETTINGS_SHA256_ENV, deployed_settings
 from pydantic import BaseModel, ConfigDict, Field
 
 from agent import errors, store
-from agent.contract import ToolSettings, tool_settings_from_file
+from agent.contract import ToolSettings
 from agent.errors import ToolError
 from agent.ranking import RankingModel, customer_features, describe, rank
 from agent.screening import TRIMMED_METRIC, WITHHELD_METRIC, Finding, screen_tool_result, withheld_message
@@ -140,7 +140,8 @@ app = BedrockAgentResolver()
 
 @cache
 def settings() -> ToolSettings:
-    return tool_settings_from_file(settings_path(_env(SETTINGS_FILE_ENV)), _env(SETTINGS_SHA256_ENV))
+    environ = {name: _env(name) for name in (SETTINGS_FILE_ENV, SETTINGS_SHA256_ENV)}
+    return deployed_settings(ToolSettings, environ)
 
 
 @cache

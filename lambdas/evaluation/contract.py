@@ -11,15 +11,11 @@ and only what CloudFormation fills in (the reports bucket's name, the Bedrock ev
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
-from functools import cache
-from typing import Any
 
 from api.contract import Architecture
-from api.deployed_settings import merge
-from common.settings_file import SETTINGS_FILE_ENV, SETTINGS_SHA256_ENV, read_settings_file, settings_path
+from common.settings_file import deployed_settings
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SETTINGS_FILE = "evaluation.json"
@@ -103,14 +99,8 @@ class EvaluationSettings(_Frozen):
         return f"{self.prefix}accepted.json"
 
 
-@cache
-def _load(file_name: str | None, sha256: str | None, deployed: str) -> EvaluationSettings:
-    static: dict[str, Any] = {EVALUATION_SECTION: {}}
-    if file_name is not None:
-        static = json.loads(read_settings_file(settings_path(file_name), sha256 or ""))
-    return EvaluationSettings.model_validate(merge(static[EVALUATION_SECTION], json.loads(deployed)))
-
-
 def evaluation_from_deployment(environ: Mapping[str, str]) -> EvaluationSettings:
     """`EvaluationSettings` of this function: the settings layer's section merged with ``EVALUATION_SETTINGS``."""
-    return _load(environ.get(SETTINGS_FILE_ENV), environ.get(SETTINGS_SHA256_ENV), environ[EVALUATION_SETTINGS_ENV])
+    return deployed_settings(
+        EvaluationSettings, environ, deployed=environ[EVALUATION_SETTINGS_ENV], section=EVALUATION_SECTION
+    )

@@ -7,11 +7,11 @@ travel in the environment (`DEPLOY_ENV`) and `settings_from_deployment` merges t
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from functools import cache
 
-from common.settings_file import SETTINGS_FILE_ENV, SETTINGS_SHA256_ENV, read_settings_file, settings_path
+from common.settings_file import SETTINGS_FILE_ENV, deployed_settings
 from pydantic import BaseModel, ConfigDict, Field
 
 SETTINGS_NAME = "finetune"
@@ -65,10 +65,7 @@ class FinetuneSettings(_Frozen):
 def settings_from_deployment(environ: Mapping[str, str] | None = None) -> FinetuneSettings:
     """The settings file of the layer (digest checked) with the deploy-time names from the environment."""
     env = os.environ if environ is None else environ
-    return _load(env[SETTINGS_FILE_ENV], env[SETTINGS_SHA256_ENV], tuple((k, env.get(k, "")) for k in DEPLOY_ENV))
-
-
-@cache
-def _load(name: str, sha256: str, deployed: tuple[tuple[str, str], ...]) -> FinetuneSettings:
-    settings = FinetuneSettings.model_validate_json(read_settings_file(settings_path(name), sha256))
-    return settings.model_copy(update={DEPLOY_ENV[key]: value for key, value in deployed if value})
+    if SETTINGS_FILE_ENV not in env:
+        raise KeyError(f"{SETTINGS_FILE_ENV} must be set; the Scale stack sets it")
+    deployed = {field: env[variable] for variable, field in DEPLOY_ENV.items() if env.get(variable)}
+    return deployed_settings(FinetuneSettings, env, deployed=json.dumps(deployed, sort_keys=True))

@@ -16,11 +16,8 @@ not given raises `SettingsError` (a use case without a bias profile is a given, 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
-from pathlib import Path
 from typing import Any, Literal
 
-from common.settings_file import read_settings_file
 from pydantic import BaseModel, ConfigDict, Field
 
 FieldType = Literal["string", "integer", "number", "boolean", "date", "datetime"]
@@ -222,9 +219,3 @@ class PipelineSettings(_Contract):
     def quarantine_rate_alarm(self) -> float:
         monitoring: Monitoring = self._need("monitoring")
         return monitoring.quarantine_rate_alarm
-
-
-@cache
-def settings_from_file(path: Path, sha256: str) -> PipelineSettings:
-    """Read, verify and parse a function's settings file once per container."""
-    return PipelineSettings.model_validate_json(read_settings_file(path, sha256))

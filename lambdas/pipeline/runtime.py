@@ -6,9 +6,9 @@ import os
 
 from aws_lambda_powertools.utilities import parameters
 from common.clients import client
-from common.settings_file import SETTINGS_FILE_ENV, SETTINGS_SHA256_ENV, settings_path
+from common.settings_file import SETTINGS_FILE_ENV, SETTINGS_SHA256_ENV, deployed_settings
 
-from pipeline.contract import PipelineSettings, settings_from_file
+from pipeline.contract import PipelineSettings
 from pipeline.ledger import Claims, Ledger
 from pipeline.storage import Storage
 
@@ -24,7 +24,7 @@ def env(name: str) -> str:
 
 def settings() -> PipelineSettings:
     """This function's slice of data.yaml, from the stack's settings layer (verified against its SHA-256)."""
-    return settings_from_file(settings_path(env(SETTINGS_FILE_ENV)), env(SETTINGS_SHA256_ENV))
+    return deployed_settings(PipelineSettings, {name: env(name) for name in (SETTINGS_FILE_ENV, SETTINGS_SHA256_ENV)})
 
 
 def storage() -> Storage:

@@ -28,7 +28,7 @@ import pytest
 from aws_cdk import aws_s3 as s3
 from common.settings_file import SETTINGS_DIR_ENV
 from finetune import approval, evaluate, gate, report, validate  # noqa: F401 - imported before sockets are blocked
-from finetune.contract import DEPLOY_ENV, _load
+from finetune.contract import DEPLOY_ENV
 from moto import mock_aws
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.bedrock.models import BedrockBackend
@@ -188,7 +188,6 @@ class Dispatcher:
         with self.lock, pytest.MonkeyPatch.context() as patch:
             for key, value in function["env"].items():
                 patch.setenv(key, value)
-            _load.cache_clear()
             self.calls.append(module)
             try:
                 result = getattr(import_module(module), attribute)(json.loads(body), LambdaContext())

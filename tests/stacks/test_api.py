@@ -15,11 +15,11 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 from api.contract import ApiSettings
-from api.deployed_settings import merge
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_sns as sns
 from common.safety.policy import SafetySettings
+from common.settings_file import merge
 
 from stacks.api.access import ImportedAgentAlias, ImportedGuardrail, ImportedKnowledgeBase
 from stacks.api.firewall import ApiFirewall, body_limit, inspection_limit_kb

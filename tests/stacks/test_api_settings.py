@@ -7,7 +7,7 @@ import shutil
 import textwrap
 
 import pytest
-from api.deployed_settings import merge
+from common.settings_file import merge
 
 from stacks.api.settings import API_FILE, ApiFileSettings, load_api_settings
 from stacks.config import USECASES_DIR, ConfigError

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 import yaml
-from pipeline.contract import FUNCTION_SECTIONS, settings_from_file
+from common.settings_file import SETTINGS_DIR_ENV, deployed_settings
+from pipeline.contract import FUNCTION_SECTIONS, PipelineSettings
 
 from stacks.config import MAX_SOURCE_NAME, USECASES_DIR, ConfigError, load_usecase
 from stacks.data.functions import construct_name
@@ -320,7 +321,7 @@ def test_alarms_cover_failed_runs_quarantine_rate_and_bias_fail(data):
     assert all(a["AlarmActions"] and a["OKActions"] for a in alarms.values())
 
 
-def test_each_function_gets_exactly_its_settings_sections_from_the_layer_and_they_parse(synth, data):
+def test_each_function_gets_exactly_its_settings_sections_from_the_layer_and_they_parse(synth, data, monkeypatch):
     """The settings travel in the stack's settings layer; the environment names the file and pins its digest.
 
     Each synthesized file validates against the contract the function parses (lambdas/pipeline/contract.py)
@@ -329,13 +330,14 @@ def test_each_function_gets_exactly_its_settings_sections_from_the_layer_and_the
     functions = of_type(data, "AWS::Lambda::Function")
     layer = settings_layer_id(data)
     folder = synth.settings_folder
+    monkeypatch.setenv(SETTINGS_DIR_ENV, str(folder))
     assert sorted(p.name for p in folder.iterdir()) == sorted(f"{step}.json" for step in FUNCTION_SECTIONS)
     for step, sections in FUNCTION_SECTIONS.items():
         props = functions[logical(data, f"{step.capitalize()}Function", "AWS::Lambda::Function")]["Properties"]
         variables = props["Environment"]["Variables"]
         assert variables["KIT_SETTINGS_FILE"] == f"{step}.json"
         assert {"Ref": layer} in props["Layers"], step
-        parsed = settings_from_file(folder / f"{step}.json", variables["KIT_SETTINGS_SHA256"])  # the runtime's path
+        parsed = deployed_settings(PipelineSettings, variables)  # the runtime's reader, on the synthesized layer
         assert parsed.given == frozenset(sections), step
         assert parsed == full.contract().only(sections), step
         if "sources" in sections:  # data.yaml's order (CSV columns) survives the trip

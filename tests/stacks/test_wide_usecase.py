@@ -14,7 +14,8 @@ from typing import Any
 import aws_cdk as cdk
 import pytest
 import yaml
-from pipeline.contract import FUNCTION_SECTIONS, settings_from_file
+from common.settings_file import SETTINGS_DIR_ENV, deployed_settings
+from pipeline.contract import FUNCTION_SECTIONS, PipelineSettings
 
 import app as app_module
 from stacks.app_builder import build_app, cdk_json_context
@@ -115,7 +116,9 @@ def wide_synth_prefix(synth: Synth) -> str:
 
 
 @pytest.mark.synth
-def test_every_step_reads_all_its_fields_from_the_synthesized_layer(wide_synth: Synth, wide: WideCase):
+def test_every_step_reads_all_its_fields_from_the_synthesized_layer(
+    wide_synth: Synth, wide: WideCase, monkeypatch: pytest.MonkeyPatch
+):
     for stage in ("dev", "prod"):
         name = f"{wide_synth_prefix(wide_synth)}-{stage}-Data"  # each stage's Data stack has its own layer
         template = wide_synth.templates[name]
@@ -128,10 +131,15 @@ def test_every_step_reads_all_its_fields_from_the_synthesized_layer(wide_synth: 
             if "KIT_SETTINGS_FILE" in f.get("Environment", {}).get("Variables", {})
         }
         assert sorted(by_file) == sorted(f"{step}.json" for step in FUNCTION_SECTIONS)
-        validate = settings_from_file(folder / "validate.json", by_file["validate.json"])
+        monkeypatch.setenv(SETTINGS_DIR_ENV, str(folder))  # the runtime's reader, on the synthesized layer
+
+        environments = {
+            name: {"KIT_SETTINGS_FILE": name, "KIT_SETTINGS_SHA256": sha256} for name, sha256 in by_file.items()
+        }
+        validate = deployed_settings(PipelineSettings, environments["validate.json"])
         assert list(validate.sources) == list(wide.sources)
         assert sum(len(s.fields) for s in validate.sources.values()) == MAX_SOURCES * FIELDS_PER_SOURCE
-        assert settings_from_file(folder / "redact.json", by_file["redact.json"]).pii.language == "en"
+        assert deployed_settings(PipelineSettings, environments["redact.json"]).pii.language == "en"
 
 
 # -------------------------------------------------------------------------------- one past a maximum: clean errors

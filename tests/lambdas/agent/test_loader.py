@@ -16,7 +16,6 @@ from agent.contract import (
     LOADER_SETTINGS_ENV,
     OFFERS_KEY,
     LoaderSettings,
-    loader_settings_from_json,
 )
 from agent.store import from_attributes
 from common.clients import client
@@ -50,9 +49,7 @@ def aws(tmp_path: Path, curated: dict[str, bytes]) -> Any:
         for table, schema in (("customers", CUSTOMERS_KEY), ("interactions", INTERACTIONS_KEY), ("offers", OFFERS_KEY)):
             create_table(table, schema)
         monkeypatch.setenv(LOADER_SETTINGS_ENV, SETTINGS.model_dump_json(exclude_defaults=True))
-        loader_settings_from_json.cache_clear()
         yield s3
-        loader_settings_from_json.cache_clear()
 
 
 def published(dataset: str = "sample", bucket: str = BUCKET) -> dict[str, Any]:
@@ -143,7 +140,6 @@ def test_the_settings_come_from_the_environment_with_the_defaults_filled_in(aws,
     monkeypatch.setenv(
         LOADER_SETTINGS_ENV, SETTINGS.model_copy(update={"curated_bucket": "other-bucket"}).model_dump_json()
     )
-    loader_settings_from_json.cache_clear()
     with pytest.raises(ValueError, match="not the curated bucket other-bucket"):
         loader.handler(published(), LambdaContext("loader"))
 

@@ -11,7 +11,7 @@ import boto3
 import pytest
 import sacrebleu
 from botocore.stub import Stubber
-from finetune import approval, contract, evaluate, gate, report
+from finetune import approval, evaluate, gate, report
 from moto import mock_aws
 
 from tests.lambdas.finetune.world import GOLDEN, TOPIC_NAME, WORK, LambdaContext, install_settings, settings
@@ -112,7 +112,6 @@ def subscribed_queue() -> tuple:
 def test_the_approval_request_reaches_the_topic_with_the_token_and_both_commands(aws, monkeypatch, tmp_path):
     _, sqs, topic, queue = subscribed_queue()
     install_settings(monkeypatch, tmp_path, settings(alarm_topic_arn=topic))
-    contract._load.cache_clear()
     token = "AQCEAAAAKgAAAAMAAAAA+token/with'quote"
     event = {
         "token": token,

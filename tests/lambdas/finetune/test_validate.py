@@ -8,7 +8,7 @@ import re
 
 import boto3
 import pytest
-from finetune import contract, validate
+from finetune import validate
 from moto import mock_aws
 
 from tests.lambdas.finetune.world import CURATED, WORK, LambdaContext, install_settings, record, settings
@@ -114,7 +114,6 @@ def test_names_fit_bedrocks_patterns_and_lengths(prefix):
 
 def test_the_handler_reads_the_layer_settings_and_the_deploy_time_names(s3, monkeypatch, tmp_path):
     install_settings(monkeypatch, tmp_path, settings())
-    contract._load.cache_clear()
     put(s3, "finetune/2026-12-01/train.jsonl", [record("Q1?", "A1."), record("Q2?", "A2.")])
     result = validate.handler({"execution": "exec-1"}, LambdaContext())
     assert result["counts"]["valid"] == 2

@@ -4,6 +4,7 @@ an operator reads it, the counters it adds, and what a retried or superseded qua
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -171,13 +172,28 @@ def test_an_object_the_step_had_processed_after_all_is_left_where_it_is(aws):
     assert ledger().counts("run-q") == {"passed": 2}
 
 
-def test_the_quarantine_is_logged_as_a_warning_with_its_reason(aws, caplog):
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+def test_the_quarantine_is_logged_as_a_warning_with_its_reason(aws):
+    # A handler on the module's own logger, not caplog's on the root: what reaches the root depends on what other
+    # tests in the same worker did to the shared Powertools logger ("service_undefined"), so caplog flaked.
     aws.put_object(Bucket=RAW, Key=PROFILE_KEY, Body=b"raw")
-    with caplog.at_level("WARNING"):
+    collected, stdlib_logger = _Records(), logging.getLogger(quarantine.logger.name)  # the one Powertools wraps
+    stdlib_logger.addHandler(collected)
+    try:
         route("process", PROFILE_KEY, records_in=1, error=ERROR)
-    (entry,) = [r for r in caplog.records if r.getMessage() == "object quarantined"]
+    finally:
+        stdlib_logger.removeHandler(collected)
+    (entry,) = [r for r in collected.records if r.getMessage() == "object quarantined"]
     assert entry.levelname == "WARNING"
-    assert (entry.key, entry.step, entry.error, entry.cause, entry.run_id) == (
+    assert (entry.key, entry.step, entry.error, entry.cause, entry.run_id) == (  # type: ignore[attr-defined]
         PROFILE_KEY,
         "process",
         "States.Timeout",
