@@ -109,7 +109,6 @@ def process(
     limits = settings.limits
     text = storage.read(run.bucket, item.part).decode()
     validated = validate_object(text, source, limits, offset=offset, part=True)
-    validated.encoding = item.encoding
     result = claim_duplicates(validated, item, source, claims, lambda: raw_rows(text, source, limits, offset))
     if result.rejects:
         storage.write_jsonl(run.bucket, rows.part_key(run.id, item.key, "rejects", number), reject_rows(result.rejects))
