@@ -72,11 +72,12 @@ def test_functions_run_python_313_on_arm_with_tracing_and_the_powertools_layer(b
             "Runtime": "python3.13",
             "Architectures": ["arm64"],
             "TracingConfig": {"Mode": "Active"},
-            # CDK sorts a function's layers by construct path (@aws-cdk/aws-lambda:recognizeLayerVersion); the
-            # order is moot: the two layers share no top-level name (tests/lambdas/test_import_closure.py).
+            # CDK sorts a function's layers by construct path (@aws-cdk/aws-lambda:recognizeLayerVersion) and
+            # Lambda merges them in that order: Powertools' first, so the dependency layer's typing_extensions
+            # replaces its copy (stacks/common/powertools.py, CONSTRUCT_ID).
             "Layers": [
-                {"Ref": Match.string_like_regexp("^DependencyLayer")},
                 f"{{{{resolve:ssm:{powertools_parameter_name()}}}}}",
+                {"Ref": Match.string_like_regexp("^DependencyLayer")},
             ],
             "LoggingConfig": Match.object_like({"LogFormat": "JSON"}),
             "Environment": {
