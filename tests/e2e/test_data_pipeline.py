@@ -14,14 +14,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import posixpath
 import tempfile
-import threading
-import time
 import uuid
 from collections.abc import Iterator
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -30,9 +26,6 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from common.clients import client
-from common.settings_file import SETTINGS_DIR_ENV
-from moto import mock_aws
-from moto.awslambda_simple.models import LambdaSimpleBackend
 from pipeline import assemble, keys, part, rows, runtime, split  # noqa: F401 - imported before sockets are blocked
 
 from stacks.app_builder import cdk_json_context
@@ -40,10 +33,10 @@ from stacks.common.nag import add_nag_packs
 from stacks.common.stage_policy import StagePolicy
 from stacks.data.stack import DataProps, DataStack
 from stacks.foundation.stack import FoundationProps, FoundationStack
+from tests.e2e.harness import ACCOUNT, REGION, Deployment, Dispatcher, execute, moto_step_functions
 from tests.lambdas.pipeline.harness import (
     USECASE,
     DataSynth,
-    LambdaContext,
     PiiResponder,
     as_written,
     data_settings,
@@ -52,8 +45,6 @@ from tests.lambdas.pipeline.harness import (
 )
 from tools.generate_sample_data import generate
 
-REGION = "eu-west-1"
-ACCOUNT = "123456789012"
 DATASET = "sample"
 REFUSED_DOC = "feedback/comment-005.txt"  # Comprehend refuses it: the Catch must route it to quarantine
 # Objects stored larger are split: profiles, purchases' orders, service events and tickets (2 to 12 parts
@@ -98,38 +89,14 @@ def synth_with_fanout() -> DataSynth:
     return DataSynth(app=app, outdir=outdir, templates=templates)
 
 
-class Deployment:
-    """The Data stack's resources created in moto, and a resolver for the template's tokens."""
+class DataDeployment(Deployment):
+    """The Data stack in moto: its buckets (unique names), tables and hash-salt secret, then its functions and
+    state machine."""
 
     def __init__(self, template: dict[str, Any]) -> None:
-        self.template = template
-        self.resources = template["Resources"]
-        self.physical: dict[str, str] = {}
-        self.arns: dict[str, str] = {}
-        self.functions: dict[str, dict[str, Any]] = {}  # function name -> {handler, env}
-        self.s3 = boto3.client("s3", region_name=REGION)
-        self._create()
+        super().__init__(template, handlers="pipeline.", machine_name="pipeline")
 
-    def of_type(self, kind: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.resources.items() if v["Type"] == kind}
-
-    def resolve(self, value: Any) -> Any:
-        if isinstance(value, str):
-            return value
-        if isinstance(value, list):
-            return [self.resolve(v) for v in value]
-        if "Ref" in value:
-            pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
-            return pseudo.get(value["Ref"]) or self.physical[value["Ref"]]
-        if "Fn::GetAtt" in value:
-            logical, attribute = value["Fn::GetAtt"]
-            return self.arns[logical] if attribute == "Arn" else self.physical[logical]
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return separator.join(self.resolve(p) for p in parts)
-        raise AssertionError(f"unresolvable {value}")
-
-    def _create(self) -> None:
+    def provision(self) -> None:
         for logical in self.of_type("AWS::S3::Bucket"):
             name = f"{logical.lower()[:40]}-{uuid.uuid4().hex[:8]}"
             self.s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
@@ -148,30 +115,6 @@ class Deployment:
         self.physical[secret] = boto3.client("secretsmanager", region_name=REGION).create_secret(
             Name="hash-salt", SecretString="s" * 64
         )["ARN"]
-        role = boto3.client("iam", region_name=REGION).create_role(
-            RoleName="pipeline", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
-        )["Role"]["Arn"]
-        lambda_client = boto3.client("lambda", region_name=REGION)
-        for logical, function in self.of_type("AWS::Lambda::Function").items():
-            props = function["Properties"]
-            if not props.get("Handler", "").startswith("pipeline."):
-                continue  # CDK's auto-delete provider
-            arn = lambda_client.create_function(
-                FunctionName=logical,
-                Runtime="python3.12",
-                Role=role,
-                Handler=props["Handler"],
-                Code={"ZipFile": b"in-process"},
-            )["FunctionArn"]
-            self.arns[logical] = arn
-            self.physical[logical] = logical
-            env = {k: str(self.resolve(v)) for k, v in props["Environment"]["Variables"].items()}
-            self.functions[logical] = {"handler": props["Handler"], "env": env}
-        (machine,) = self.of_type("AWS::StepFunctions::StateMachine").values()
-        self.definition = self.resolve(machine["Properties"]["DefinitionString"])
-        self.state_machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-            name="pipeline", definition=self.definition, roleArn=role
-        )["stateMachineArn"]
 
     def bucket(self, prefix: str) -> str:
         (name,) = [
@@ -182,57 +125,15 @@ class Deployment:
         return name
 
 
-class Dispatcher:
-    """Runs the handler of the invoked function in-process, with that function's environment."""
-
-    def __init__(self, deployment: Deployment) -> None:
-        self.deployment = deployment
-        self.lock = threading.Lock()  # one invocation at a time, like a single warm container
-        self.local = threading.local()
-        self.calls: list[str] = []
-
-    def env(self, name: str) -> str:
-        """`pipeline.runtime.env` during a dispatched invocation: that function's variables, then the process's."""
-        value = getattr(self.local, "env", {}).get(name) or os.environ.get(name)
-        if not value:
-            raise RuntimeError(f"environment variable {name} is not set")
-        return str(value)
-
-    def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
-        name = function_name.rsplit(":", 1)[-1]
-        function = self.deployment.functions[name]
-        module, _, attribute = function["handler"].rpartition(".")
-        # os.environ is never touched: other threads (moto's interpreter) read it concurrently.
-        with self.lock:
-            self.local.env = function["env"]
-            self.calls.append(module)
-            try:
-                handler = getattr(import_module(module), attribute)
-                result = handler(json.loads(body), LambdaContext(name))
-                return json.dumps(result).encode()
-            except Exception as exc:  # the Lambda service reports it as a function error
-                response_headers["x-amz-function-error"] = "Unhandled"
-                return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
-            finally:
-                self.local.env = {}
-
-
 @pytest.fixture(scope="module")
-def pipeline(monkeypatch_module) -> Iterator[dict[str, Any]]:
+def pipeline(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
     synth = synth_with_fanout()
-    with mock_aws(config={"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}):
+    with moto_step_functions():
         # Cached clients (created after moto's import) stay valid; only the salt belongs to this mock.
         parameters.clear_caches()  # type: ignore[no-untyped-call]  # the salt belongs to this mock
-        deployment = Deployment(synth.data)
-        dispatcher = Dispatcher(deployment)
-
-        def invoke(self, function_name, qualifier, body, headers, response_headers):
-            return dispatcher.invoke(function_name, body, response_headers)
-
-        monkeypatch_module.setattr(LambdaSimpleBackend, "invoke", invoke)
+        deployment = DataDeployment(synth.data)
+        dispatcher = Dispatcher(deployment.functions).install(monkeypatch_module, synth.settings_folder)
         monkeypatch_module.setattr(runtime, "env", dispatcher.env)
-        # The functions read their settings from the synthesized settings layer, as from /opt/settings.
-        monkeypatch_module.setenv(SETTINGS_DIR_ENV, str(synth.settings_folder))
         comprehend = client("comprehend")
         responder = PiiResponder(refuse=lambda text: "comment-005 marker" in text).install(comprehend)
         raw = deployment.bucket("Raw")
@@ -261,12 +162,6 @@ def pipeline(monkeypatch_module) -> Iterator[dict[str, Any]]:
         parameters.clear_caches()  # type: ignore[no-untyped-call]  # the salt belongs to this mock
 
 
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
 def s3_event(bucket: str, key: str) -> dict[str, Any]:
     """The EventBridge 'Object Created' event S3 sends for the marker, as the rule passes it on."""
     return {
@@ -290,18 +185,8 @@ def s3_event(bucket: str, key: str) -> dict[str, Any]:
 
 
 def run(pipeline: dict[str, Any], name: str) -> dict[str, Any]:
-    deployment = pipeline["deployment"]
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    execution = sfn.start_execution(
-        stateMachineArn=deployment.state_machine,
-        name=name,
-        input=json.dumps(s3_event(pipeline["raw"], f"datasets/{DATASET}/_READY")),
-    )["executionArn"]
-    deadline = time.monotonic() + 90
-    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "execution did not finish"
-        time.sleep(0.05)
-    return described
+    event = s3_event(pipeline["raw"], f"datasets/{DATASET}/_READY")
+    return execute(pipeline["deployment"].state_machine, name, timeout=90, event=event)
 
 
 def objects(s3: Any, bucket: str) -> dict[str, bytes]:

@@ -14,10 +14,7 @@ definition (tests/stacks/test_scale.py) and their handlers in tests/lambdas/fine
 from __future__ import annotations
 
 import json
-import threading
-import time
-from collections.abc import Iterator
-from importlib import import_module
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,11 +23,8 @@ import boto3
 import botocore.session
 import pytest
 from aws_cdk import aws_s3 as s3
-from common.settings_file import SETTINGS_DIR_ENV
 from finetune import approval, evaluate, gate, report, validate  # noqa: F401 - imported before sockets are blocked
 from finetune.contract import DEPLOY_ENV
-from moto import mock_aws
-from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.bedrock.models import BedrockBackend
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
     StateTaskServiceAwsSdk,
@@ -43,9 +37,9 @@ from stacks.config import USECASES_DIR
 from stacks.foundation.stack import FoundationProps, FoundationStack
 from stacks.scale.settings import FineTuningSettings, load_golden
 from stacks.scale.stack import FineTuningSource, ScaleProps, ScaleStack
-from tests.lambdas.finetune.world import LambdaContext, record
+from tests.e2e.harness import ACCOUNT, REGION, Deployment, Dispatcher, execute, moto_step_functions
+from tests.lambdas.finetune.world import record
 
-REGION, ACCOUNT = "eu-west-1", "123456789012"
 PREFIX = "journey-customer-retention-dev"
 CURATED = "team-curated-bucket"
 KEY_ARN = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/11111111-2222-3333-4444-555555555555"
@@ -83,69 +77,36 @@ def settings_folder(outdir: Path) -> Path:
     return found.parent
 
 
-class Deployment:
-    """The Scale stack's workflow created in moto: buckets, the customization role, functions, the state machine."""
+class FineTuningDeployment(Deployment):
+    """The Scale stack's workflow in moto: the team's curated bucket, the work bucket and the alarm topic, then
+    the roles (the customization role among them), functions and state machine."""
 
     def __init__(self, template: dict[str, Any]) -> None:
-        self.resources = template["Resources"]
-        self.physical: dict[str, str] = {}
-        self.functions: dict[str, dict[str, Any]] = {}
-        self.s3 = boto3.client("s3", region_name=REGION)
+        super().__init__(template, handlers="finetune.", machine_name="fine-tuning")
+
+    def provision(self) -> None:
         for name in (CURATED, "work-bucket"):
             self.s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": REGION})
-        (work,) = [k for k, v in self.resources.items() if v["Type"] == "AWS::S3::Bucket"]
+        (work,) = self.of_type("AWS::S3::Bucket")
         self.physical[work] = "work-bucket"
         self.topic = boto3.client("sns", region_name=REGION).create_topic(Name="alarms")["TopicArn"]
-        iam = boto3.client("iam", region_name=REGION)
-        trust = json.dumps({"Version": "2012-10-17", "Statement": []})
-        for logical, resource in self.resources.items():
-            if resource["Type"] == "AWS::IAM::Role":
-                self.physical[logical] = iam.create_role(RoleName=logical[:64], AssumeRolePolicyDocument=trust)["Role"][
-                    "Arn"
-                ]
-        lambdas = boto3.client("lambda", region_name=REGION)
-        for logical, resource in self.resources.items():
-            props = resource["Properties"]
-            if resource["Type"] != "AWS::Lambda::Function" or not props.get("Handler", "").startswith("finetune."):
-                continue
-            arn = lambdas.create_function(
-                FunctionName=logical,
-                Runtime="python3.12",
-                Role=self.physical[props["Role"]["Fn::GetAtt"][0]],
-                Handler=props["Handler"],
-                Code={"ZipFile": b"in-process"},
-            )["FunctionArn"]
-            self.physical[logical] = arn
-            variables = props["Environment"]["Variables"]
-            assert set(DEPLOY_ENV) <= set(variables)  # the deploy-time names the stack hands every function
-            env = {k: v for k, v in variables.items() if isinstance(v, str)}
-            env.update(CURATED_BUCKET=CURATED, WORK_BUCKET="work-bucket", ALARM_TOPIC_ARN=self.topic)
-            self.functions[logical] = {"handler": props["Handler"], "env": env}
-        (machine,) = [v for v in self.resources.values() if v["Type"] == "AWS::StepFunctions::StateMachine"]
-        self.definition = self.resolve(machine["Properties"]["DefinitionString"])
-        self.state_machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-            name="fine-tuning", definition=self.definition, roleArn=self.role("StateMachineRole")
-        )["stateMachineArn"]
+
+    def environment(self, variables: Mapping[str, Any]) -> dict[str, str]:
+        """The literal variables, and the deploy-time names (other stacks' outputs) as created in moto."""
+        assert set(DEPLOY_ENV) <= set(variables)  # the deploy-time names the stack hands every function
+        env = {k: v for k, v in variables.items() if isinstance(v, str)}
+        env.update(CURATED_BUCKET=CURATED, WORK_BUCKET="work-bucket", ALARM_TOPIC_ARN=self.topic)
+        return env
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, dict) and ("Fn::GetStackOutput" in value or "Fn::ImportValue" in value):
+            assert "Key" in json.dumps(value), value  # the Foundation stack's key
+            return KEY_ARN
+        return super().resolve(value)
 
     def role(self, part: str) -> str:
-        (logical,) = [k for k, v in self.resources.items() if v["Type"] == "AWS::IAM::Role" and part in k]
-        return self.physical[logical]
-
-    def resolve(self, value: Any) -> str:
-        if isinstance(value, str):
-            return value
-        if "Ref" in value:
-            pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
-            return pseudo.get(value["Ref"]) or self.physical[value["Ref"]]
-        if "Fn::GetAtt" in value:
-            return self.physical[value["Fn::GetAtt"][0]]
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return str(separator).join(self.resolve(p) for p in parts)
-        if "Fn::GetStackOutput" in value or "Fn::ImportValue" in value:  # the Foundation stack's key
-            assert "Key" in json.dumps(value), value
-            return KEY_ARN
-        raise AssertionError(f"unresolvable {value}")
+        (logical,) = [k for k in self.of_type("AWS::IAM::Role") if part in k]
+        return self.arns[logical]
 
 
 def _operation(task: StateTaskServiceAwsSdk) -> Any:
@@ -174,46 +135,16 @@ def pascal_case_sdk_integration(patch: pytest.MonkeyPatch) -> None:
     )
 
 
-class Dispatcher:
-    """Runs the invoked function's handler in-process with that function's environment (one at a time)."""
-
-    def __init__(self, deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.deployment, self.monkeypatch = deployment, monkeypatch
-        self.lock = threading.Lock()
-        self.calls: list[str] = []
-
-    def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
-        function = self.deployment.functions[function_name.rsplit(":", 1)[-1]]
-        module, _, attribute = function["handler"].rpartition(".")
-        with self.lock, pytest.MonkeyPatch.context() as patch:
-            for key, value in function["env"].items():
-                patch.setenv(key, value)
-            self.calls.append(module)
-            try:
-                result = getattr(import_module(module), attribute)(json.loads(body), LambdaContext())
-                return json.dumps(result).encode()
-            except Exception as exc:  # the Lambda service reports it as a function error
-                response_headers["x-amz-function-error"] = "Unhandled"
-                return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
-
-
 @pytest.fixture(scope="module")
-def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
+def run(monkeypatch_module: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     outdir = tmp_path_factory.mktemp("fine-tuning-cdk-out")
     template = synthesize(outdir)
-    with (
-        pytest.MonkeyPatch.context() as patch,
-        mock_aws(config={"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}),
-    ):
-        pascal_case_sdk_integration(patch)
-        deployment = Deployment(template)
-        dispatcher = Dispatcher(deployment, patch)
-        patch.setenv(SETTINGS_DIR_ENV, str(settings_folder(outdir)))
-        patch.setattr(
-            LambdaSimpleBackend,
-            "invoke",
-            lambda self, name, qualifier, body, headers, response: dispatcher.invoke(name, body, response),
-        )
+    with moto_step_functions():
+        pascal_case_sdk_integration(monkeypatch_module)
+        deployment = FineTuningDeployment(template)
+        # The handlers read os.environ (the contract's default); the settings cache is per container.
+        dispatcher = Dispatcher(deployment.functions, os_environ=True)
+        dispatcher.install(monkeypatch_module, settings_folder(outdir))
         # Bedrock advances a job while it trains: InProgress for the first two polls, then Completed.
         polls: list[str] = []
         original = BedrockBackend.get_model_customization_job
@@ -225,18 +156,14 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
             polls.append(job.status)
             return job
 
-        patch.setattr(BedrockBackend, "get_model_customization_job", get_job)
+        monkeypatch_module.setattr(BedrockBackend, "get_model_customization_job", get_job)
         lines = [record(f"How do I pause plan {i}?", f"Pause plan {i} in settings.") for i in range(4)]
         deployment.s3.put_object(
             Bucket=CURATED, Key="finetune/2026-12-01/train.jsonl", Body=("\n".join([*lines, "{bad"]) + "\n").encode()
         )
+        described = execute(deployment.state_machine, "run-1", timeout=120)
         sfn = boto3.client("stepfunctions", region_name=REGION)
-        execution = sfn.start_execution(stateMachineArn=deployment.state_machine, name="run-1")["executionArn"]
-        deadline = time.monotonic() + 120
-        while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-            assert time.monotonic() < deadline, "execution did not finish"
-            time.sleep(0.05)
-        history = sfn.get_execution_history(executionArn=execution, maxResults=1000)["events"]
+        history = sfn.get_execution_history(executionArn=described["executionArn"], maxResults=1000)["events"]
         bedrock = boto3.client("bedrock", region_name=REGION)
         yield {
             "described": described,

@@ -17,28 +17,22 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import threading
-import time
 from collections.abc import Iterator
-from importlib import import_module
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
 from common.clients import client
-from common.settings_file import SETTINGS_DIR_ENV
 from evaluation import run_task, runtime, score  # noqa: F401 - imported before sockets are blocked
 from evaluation.runner import message_of
-from moto import mock_aws
-from moto.awslambda_simple.models import LambdaSimpleBackend
 
 from stacks.observability.evaluation import load_golden_set
+from tests.e2e.harness import Deployment, Dispatcher, execute, moto_step_functions
 from tests.lambdas.api.bedrock_fakes import Responder
 from tests.lambdas.api.chat_world import end_events, text_events, user_text
-from tests.lambdas.pipeline.harness import LambdaContext, layer_folder
-from tests.stacks.quality_evaluation_stack import ACCOUNT, REGION, REPORTS, build
+from tests.lambdas.pipeline.harness import layer_folder
+from tests.stacks.quality_evaluation_stack import REGION, REPORTS, build
 
 pytestmark = pytest.mark.synth
 GOLDEN = load_golden_set(Path(__file__).resolve().parents[2] / "usecases" / "customer-retention" / "golden")
@@ -91,114 +85,30 @@ class Model:
             responder.client.meta.events.unregister(f"before-call.{service}", responder._answer)
 
 
-class Deployment:
-    """The construct's functions and state machine created in moto, the template's tokens resolved."""
-
-    def __init__(self, template: dict[str, Any]) -> None:
-        resources = template["Resources"]
-        self.functions: dict[str, dict[str, Any]] = {}
-        arns: dict[str, str] = {}
-        lambda_client = boto3.client("lambda", region_name=REGION)
-        role = boto3.client("iam", region_name=REGION).create_role(
-            RoleName="evaluation", AssumeRolePolicyDocument=json.dumps({"Version": "2012-10-17", "Statement": []})
-        )["Role"]["Arn"]
-        for logical, resource in resources.items():
-            if resource["Type"] != "AWS::Lambda::Function":
-                continue
-            props = resource["Properties"]
-            arns[logical] = lambda_client.create_function(
-                FunctionName=logical, Runtime="python3.12", Role=role, Handler=props["Handler"], Code={"ZipFile": b"x"}
-            )["FunctionArn"]
-            environment = {k: self.resolve(v, arns) for k, v in props["Environment"]["Variables"].items()}
-            self.functions[logical] = {"handler": props["Handler"], "env": environment}
-        (machine,) = [r for r in resources.values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
-        self.definition = self.resolve(machine["Properties"]["DefinitionString"], arns)
-        self.state_machine = boto3.client("stepfunctions", region_name=REGION).create_state_machine(
-            name="team-dev-quality-evaluation", definition=self.definition, roleArn=role
-        )["stateMachineArn"]
-
-    @staticmethod
-    def resolve(value: Any, arns: dict[str, str]) -> str:
-        if isinstance(value, str):
-            return value
-        if "Fn::Join" in value:
-            separator, parts = value["Fn::Join"]
-            return str(separator).join(Deployment.resolve(p, arns) for p in parts)
-        if "Fn::GetAtt" in value:
-            return arns[value["Fn::GetAtt"][0]]
-        if value == {"Ref": "KnowledgeBaseId"}:
-            return "KB12345678"
-        pseudo = {"AWS::Partition": "aws", "AWS::Region": REGION, "AWS::AccountId": ACCOUNT}
-        return pseudo[value["Ref"]]
-
-
-class Dispatcher:
-    """Runs the invoked function's handler in-process, with that function's environment (never os.environ)."""
-
-    def __init__(self, deployment: Deployment) -> None:
-        self.deployment = deployment
-        self.lock = threading.Lock()  # one invocation at a time, like one warm container
-        self.local = threading.local()
-        self.calls: list[str] = []
-
-    def environ(self) -> dict[str, str]:
-        return {**os.environ, **getattr(self.local, "env", {})}
-
-    def invoke(self, function_name: str, body: Any, response_headers: dict[str, str]) -> bytes:
-        name = function_name.rsplit(":", 1)[-1]
-        function = self.deployment.functions[name]
-        module, _, attribute = function["handler"].rpartition(".")
-        with self.lock:
-            self.local.env = function["env"]
-            self.calls.append(module)
-            try:
-                result = getattr(import_module(module), attribute)(json.loads(body), LambdaContext(name))
-                return json.dumps(result).encode()
-            except Exception as exc:  # the Lambda service reports it as a function error
-                response_headers["x-amz-function-error"] = "Unhandled"
-                return json.dumps({"errorType": type(exc).__name__, "errorMessage": str(exc)}).encode()
-            finally:
-                self.local.env = {}
-
-
-@pytest.fixture(scope="module")
-def monkeypatch_module() -> Iterator[pytest.MonkeyPatch]:
-    with pytest.MonkeyPatch.context() as patch:
-        yield patch
-
-
 @pytest.fixture(scope="module")
 def world(monkeypatch_module: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
     outdir = tmp_path_factory.mktemp("quality-e2e-cdk.out")
     built = build(outdir, judge=False)
     (layer_id,) = [k for k in built.template["Resources"] if k.startswith("QualityEvaluationSettingsLayer")]
     model = Model()
-    with mock_aws(config={"lambda": {"use_docker": False}, "stepfunctions": {"execute_state_machine": True}}):
+    with moto_step_functions():
         s3 = boto3.client("s3", region_name=REGION)
         s3.create_bucket(Bucket=REPORTS, CreateBucketConfiguration={"LocationConstraint": REGION})
-        deployment = Deployment(built.template)
-        dispatcher = Dispatcher(deployment)
-
-        def invoke(self, function_name, qualifier, body, headers, response_headers):
-            return dispatcher.invoke(function_name, body, response_headers)
-
-        monkeypatch_module.setattr(LambdaSimpleBackend, "invoke", invoke)
+        deployment = Deployment(
+            built.template,
+            handlers="evaluation.",
+            machine_name="team-dev-quality-evaluation",
+            parameters={"KnowledgeBaseId": "KB12345678"},
+        )
+        settings = layer_folder(outdir, built.template, layer_id)
+        dispatcher = Dispatcher(deployment.functions).install(monkeypatch_module, settings)
         monkeypatch_module.setattr(runtime, "environ", dispatcher.environ)
-        monkeypatch_module.setenv(SETTINGS_DIR_ENV, str(layer_folder(outdir, built.template, layer_id)))
         yield {"deployment": deployment, "dispatcher": dispatcher, "model": model, "s3": s3}
     model.uninstall()
 
 
-def execute(world: dict, name: str) -> dict[str, Any]:
-    sfn = boto3.client("stepfunctions", region_name=REGION)
-    execution = sfn.start_execution(
-        stateMachineArn=world["deployment"].state_machine, name=name, input=json.dumps({"trigger": "test"})
-    )["executionArn"]
-    deadline = time.monotonic() + 240
-    while (described := sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
-        assert time.monotonic() < deadline, "execution did not finish"
-        time.sleep(0.05)
-    return described
+def run(world: dict, name: str) -> dict[str, Any]:
+    return execute(world["deployment"].state_machine, name, timeout=240, event={"trigger": "test"})
 
 
 def read_json(world: dict, key: str) -> dict[str, Any]:
@@ -217,7 +127,7 @@ def gate_passed(out: str, task: str) -> list[float]:
 
 
 def test_a_good_run_passes_then_a_poor_run_fails_the_execution(world: dict, capsys: pytest.CaptureFixture[str]) -> None:
-    first = execute(world, "run-1")
+    first = run(world, "run-1")
     assert first["status"] == "SUCCEEDED", first.get("cause")
     prefix = "quality-evaluation/runs/run-1/"
     report = read_json(world, f"{prefix}report.json")
@@ -240,7 +150,7 @@ def test_a_good_run_passes_then_a_poor_run_fails_the_execution(world: dict, caps
     assert world["dispatcher"].calls.count("evaluation.run_task") == 3
 
     world["model"].table = answers(poor=True)
-    second = execute(world, "run-2")
+    second = run(world, "run-2")
     assert second["status"] == "FAILED"
     assert second["error"] == "QualityGateFailed"
     assert "answer: BLEU" in second["cause"]
