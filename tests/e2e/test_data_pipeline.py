@@ -15,33 +15,23 @@ import csv
 import io
 import json
 import posixpath
-import tempfile
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
-import aws_cdk as cdk
 import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from common.clients import client
 from pipeline import assemble, keys, part, rows, runtime, split  # noqa: F401 - imported before sockets are blocked
 
-from stacks.app_builder import cdk_json_context
-from stacks.common.nag import add_nag_packs
-from stacks.common.stage_policy import StagePolicy
-from stacks.data.stack import DataProps, DataStack
-from stacks.foundation.stack import FoundationProps, FoundationStack
 from tests.e2e.harness import ACCOUNT, REGION, Deployment, Dispatcher, execute, moto_step_functions
 from tests.lambdas.pipeline.harness import (
-    USECASE,
-    DataSynth,
     PiiResponder,
     as_written,
-    data_settings,
     parse_markdown,
     pipeline_settings,
+    synth_data_stack,
 )
 from tools.generate_sample_data import generate
 
@@ -59,34 +49,6 @@ FANNED_OUT = {
     "service_events/part-002.jsonl",
     "support_contacts/tickets-2024h1.jsonl",
 }
-
-
-def synth_with_fanout() -> DataSynth:
-    """Foundation + Data with every nag pack, as tests/lambdas/pipeline/harness.py synthesizes them, with a
-    small `row_fanout_bytes`."""
-    outdir = Path(tempfile.mkdtemp(prefix="data-e2e-cdk-out-"))
-    app = cdk.App(outdir=str(outdir), context=cdk_json_context())
-    stage = StagePolicy("dev")
-    foundation = FoundationStack(app, "Foundation", props=FoundationProps(name_prefix="journey-dev", stage=stage))
-    settings = data_settings()
-    limits = settings.limits.model_copy(update={"row_fanout_bytes": FANOUT_BYTES})
-    DataStack(
-        app,
-        "Data",
-        props=DataProps(
-            key=foundation.key,
-            access_logs=foundation.access_logs.bucket,
-            alarm_topic=foundation.alarm_topic,
-            stage=stage,
-            name_prefix="journey-dev",
-            usecase_id=USECASE,
-            settings=settings.model_copy(update={"limits": limits}),
-        ),
-    )
-    add_nag_packs(app)
-    assembly = app.synth()
-    templates = {s.stack_name: json.loads(Path(s.template_full_path).read_text()) for s in assembly.stacks}
-    return DataSynth(app=app, outdir=outdir, templates=templates)
 
 
 class DataDeployment(Deployment):
@@ -127,7 +89,7 @@ class DataDeployment(Deployment):
 
 @pytest.fixture(scope="module")
 def pipeline(monkeypatch_module: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
-    synth = synth_with_fanout()
+    synth = synth_data_stack(row_fanout_bytes=FANOUT_BYTES)
     with moto_step_functions():
         # Cached clients (created after moto's import) stay valid; only the salt belongs to this mock.
         parameters.clear_caches()  # type: ignore[no-untyped-call]  # the salt belongs to this mock

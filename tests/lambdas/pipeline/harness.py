@@ -173,12 +173,17 @@ class DataSynth:
 
 
 @cache
-def synth_data_stack() -> DataSynth:
-    """Foundation + Data in one app with every nag pack, as a platform team would deploy the stage alone."""
+def synth_data_stack(row_fanout_bytes: int | None = None) -> DataSynth:
+    """Foundation + Data in one app with every nag pack, as a platform team would deploy the stage alone
+    (``row_fanout_bytes``: data.yaml's limit replaced, so a test's small objects take the fan-out route)."""
     outdir = Path(tempfile.mkdtemp(prefix="data-cdk-out-"))
     app = cdk.App(outdir=str(outdir), context=cdk_json_context())
     stage = StagePolicy("dev")
     foundation = FoundationStack(app, "Foundation", props=FoundationProps(name_prefix="journey-dev", stage=stage))
+    settings = data_settings()
+    if row_fanout_bytes is not None:
+        limits = settings.limits.model_copy(update={"row_fanout_bytes": row_fanout_bytes})
+        settings = settings.model_copy(update={"limits": limits})
     DataStack(
         app,
         "Data",
@@ -189,7 +194,7 @@ def synth_data_stack() -> DataSynth:
             stage=stage,
             name_prefix="journey-dev",
             usecase_id=USECASE,
-            settings=data_settings(),
+            settings=settings,
         ),
     )
     add_nag_packs(app)
