@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, TypeAdapter, ValidationError, model_validator
 
 from stacks.config.base import ConfigError, StrictModel, validation_error, worded
 
@@ -40,6 +40,15 @@ _PREFIX = worded(
     r"^[a-z][a-z0-9-]*[a-z0-9]$",
     "must be 2 or more lowercase letters, digits and hyphens, starting with a letter and not ending with a hyphen",
 )
+
+
+def _is_boolean(value: Any) -> bool:
+    """What pydantic's lax bool accepts (its docs, "Standard Library Types: bool"): bools, 0 and 1, and those words."""
+    try:
+        TypeAdapter(bool).validate_python(value)
+    except ValidationError:
+        return False
+    return True
 
 
 class Features(StrictModel):
@@ -100,8 +109,10 @@ class Features(StrictModel):
     @model_validator(mode="before")
     @classmethod
     def _web_follows_api(cls, data: Any) -> Any:
-        """Unset, `web` takes api's value: `-c features.api=false` alone keeps building (the page needs the Api)."""
-        if isinstance(data, Mapping) and "web" not in data and "api" in data:
+        """Unset, `web` takes api's value: `-c features.api=false` alone keeps building (the page needs the Api).
+        Only a value that is a boolean is copied: a bad `api` is one error on `features.api`, not a second on a
+        `web` the user never set."""
+        if isinstance(data, Mapping) and "web" not in data and "api" in data and _is_boolean(data["api"]):
             return {**data, "web": data["api"]}
         return data
 

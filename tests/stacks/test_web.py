@@ -410,6 +410,13 @@ def test_the_switch_removes_the_stack_and_follows_the_api(synth):
     assert without_api.node.try_find_child("Web") is None
 
 
+@pytest.mark.parametrize("value", ["maybe", "2", None])
+def test_a_bad_api_switch_is_one_error_on_it_not_a_second_on_web(value):
+    with pytest.raises(ConfigError) as raised:
+        kit_config_from_context(cdk_json_context(**{"features.api": value}))
+    assert [problem[1] for problem in raised.value.problems] == ["features.api"]
+
+
 def test_the_stack_needs_the_api():
     with pytest.raises(ConfigError) as raised:
         kit_config_from_context(cdk_json_context(**{"features.web": True, "features.api": False}))
