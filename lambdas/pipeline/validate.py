@@ -48,9 +48,9 @@ def source_for(item: Item, settings: PipelineSettings) -> SourceSpec:
     if source is None:
         raise ObjectRejected(f"unknown source '{raw.source}' (known: {', '.join(sorted(settings.sources))})")
     if raw.format is None:
+        named = raw.content_extension + (keys.GZIP if raw.compressed else "")  # `x.parquet.gz` is '.parquet.gz'
         raise ObjectRejected(
-            f"unknown format '{raw.extension or '(no extension)'}': expected .jsonl, .csv, .txt or .md "
-            "(each optionally .gz)"
+            f"unknown format '{named or '(no extension)'}': expected .jsonl, .csv, .txt or .md (each optionally .gz)"
         )
     if raw.format != source.format:
         raise ObjectRejected(f"a {raw.format} object in source '{raw.source}', which holds {source.format}")

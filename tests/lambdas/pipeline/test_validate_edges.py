@@ -147,10 +147,22 @@ def item(key: str, size: int = 10) -> Item:
         ("datasets/ds/nope/a.jsonl", "unknown source 'nope' (known: alpha, people, tallies)"),
         ("datasets/ds/people/README", f"unknown format '(no extension)': {FORMATS}"),
         ("datasets/ds/people/export.parquet", f"unknown format '.parquet': {FORMATS}"),
+        ("datasets/ds/people/export.parquet.gz", f"unknown format '.parquet.gz': {FORMATS}"),
+        ("datasets/ds/people/export.gz", f"unknown format '.gz': {FORMATS}"),
         ("datasets/ds/people/a.csv", "a csv object in source 'people', which holds jsonl"),
         ("datasets/ds/tallies/a.txt.gz", "a text object in source 'tallies', which holds csv"),
     ],
-    ids=["other-dataset", "no-source-folder", "unknown-source", "no-extension", "unknown-extension", "csv", "text"],
+    ids=[
+        "other-dataset",
+        "no-source-folder",
+        "unknown-source",
+        "no-extension",
+        "unknown-extension",
+        "unknown-compressed",
+        "bare-gz",
+        "csv",
+        "text",
+    ],
 )
 def test_an_object_without_a_schema_is_rejected_with_the_reason_users_see(key, reason):
     with pytest.raises(ObjectRejected) as rejected:
