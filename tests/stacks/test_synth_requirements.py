@@ -82,6 +82,7 @@ def test_make_synth_needs_only_requirements_txt(tmp_path):
     context = json.loads((REPO / "cdk.json").read_text())["context"]
     env = {**os.environ, "CDK_OUTDIR": str(tmp_path / "cdk.out"), "CDK_CONTEXT_JSON": json.dumps(context)}
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"  # the venv's Node 24
+    env["CDK_VALIDATION"] = "false"  # CDK's own template checks run in Node, imported nothing from Python: save ~2 s
     result = subprocess.run(
         [sys.executable, "-c", BLOCKER, json.dumps(sorted(blocked))],
         cwd=REPO,
