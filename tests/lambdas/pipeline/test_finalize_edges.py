@@ -16,8 +16,8 @@ from pipeline import finalize
 from pipeline.models import FinalizeRequest
 from pipeline.report import ConservationError
 
+from tests.lambdas.pipeline.test_dedupe import RUN
 from tests.lambdas.pipeline.test_publish_edges import MemoryStorage
-from tests.lambdas.pipeline.test_validate_edges import RUN
 
 NAMESPACE = "journey-test/data"  # not the tests' POWERTOOLS_METRICS_NAMESPACE: a metric that drops it shows
 ASSESSMENT: dict[str, Any] = {

@@ -10,17 +10,10 @@ from collections import Counter
 from typing import Any
 
 from pipeline import profile
-from pipeline.models import Redacted, Run
+from pipeline.models import Redacted
 
-RUN = Run(
-    id="run-p",
-    dataset="sample",
-    bucket="raw",
-    prefix="datasets/sample/",
-    valid_prefix="staging/run-p/valid/",
-    redacted_prefix="staging/run-p/redacted/",
-    started_at="2026-12-02T00:00:00Z",
-)
+from tests.lambdas.pipeline.test_dedupe import RUN
+
 KEY = "datasets/sample/profiles/p.jsonl"
 
 
@@ -112,7 +105,7 @@ def test_an_object_is_committed_once_with_its_counts():
     out = profile.process(redacted(), spec=None, storage=NoStorage(), ledger=ledger)  # type: ignore[arg-type]
     assert out == {"key": KEY, "counted": True}
     ((run_id, phase, key, kwargs),) = ledger.commits
-    assert (run_id, phase, key) == ("run-p", "process", KEY)
+    assert (run_id, phase, key) == ("r1", "process", KEY)
     assert kwargs["outcome"] == "processed"
     assert kwargs["detail"] == {"passed": 11}
     assert kwargs["counts"]["quarantined"] == 6

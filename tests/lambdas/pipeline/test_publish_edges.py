@@ -12,7 +12,7 @@ from pipeline import keys, publish
 from pipeline.models import PublishItem
 
 from tests.lambdas.pipeline.harness import pipeline_settings
-from tests.lambdas.pipeline.test_validate_edges import RUN
+from tests.lambdas.pipeline.test_dedupe import RUN
 
 SETTINGS = pipeline_settings()
 TICKETS = SETTINGS.sources["support_contacts"]

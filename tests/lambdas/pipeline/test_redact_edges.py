@@ -18,7 +18,8 @@ from pipeline.models import Redacted, Validated
 from pipeline.pii import Hasher
 
 from tests.lambdas.pipeline.harness import pipeline_settings
-from tests.lambdas.pipeline.test_validate_edges import QUARANTINE, RUN, MemoryStorage
+from tests.lambdas.pipeline.test_dedupe import RUN
+from tests.lambdas.pipeline.test_validate_edges import QUARANTINE, MemoryStorage
 
 KEY = "datasets/ds/feedback/note.txt"
 STAGED_VALID = ("raw", f"staging/r1/valid/{KEY}.jsonl")

@@ -16,21 +16,12 @@ from typing import Any
 import pytest
 from pipeline import validate
 from pipeline.contract import FieldSpec, Limits, PipelineSettings, SourceSpec, text_field
-from pipeline.models import Item, Run, Validated
+from pipeline.models import Item, Validated
 from pipeline.validation import ObjectRejected, Reject, Valid, ValidationResult
 
-from tests.lambdas.pipeline.test_dedupe import FakeClaims
+from tests.lambdas.pipeline.test_dedupe import RUN, FakeClaims
 from tests.lambdas.pipeline.test_part_edges import Held
 
-RUN = Run(
-    id="r1",
-    dataset="ds",
-    bucket="raw",
-    prefix="datasets/ds/",
-    valid_prefix="staging/r1/valid/",
-    redacted_prefix="staging/r1/redacted/",
-    started_at="2025-01-01T00:00:00+00:00",
-)
 QUARANTINE = "quarantine"
 # JSON lines keyed by id, read as latin-1 (declared, so the encoding reported is known without detection).
 PEOPLE = SourceSpec(
