@@ -19,17 +19,9 @@ from pipeline.pii import Hasher
 from pipeline.validation import Reject, Valid, ValidationResult
 
 from tests.lambdas.pipeline.harness import pipeline_settings
+from tests.lambdas.pipeline.test_dedupe import RUN
 
 SETTINGS = pipeline_settings()
-RUN = Run(
-    id="r1",
-    dataset="ds",
-    bucket="raw",
-    prefix="datasets/ds/",
-    valid_prefix="staging/r1/valid/",
-    redacted_prefix="staging/r1/redacted/",
-    started_at="2025-01-01T00:00:00+00:00",
-)
 
 
 class MemoryStorage:
