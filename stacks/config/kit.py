@@ -42,10 +42,13 @@ _PREFIX = worded(
 )
 
 
+_BOOLEAN = TypeAdapter(bool)
+
+
 def _is_boolean(value: Any) -> bool:
     """What pydantic's lax bool accepts (its docs, "Standard Library Types: bool"): bools, 0 and 1, and those words."""
     try:
-        TypeAdapter(bool).validate_python(value)
+        _BOOLEAN.validate_python(value)
     except ValidationError:
         return False
     return True
