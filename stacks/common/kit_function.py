@@ -17,7 +17,7 @@ from constructs import Construct
 from stacks.common.dead_letter_queue import KitDeadLetterQueue
 from stacks.common.dependency_layer import dependency_layer
 from stacks.common.metrics import MetricProps
-from stacks.common.nag import acknowledge_all, acknowledge_role_policy, each_pack
+from stacks.common.nag import acknowledge_each, acknowledge_role_policy, each_pack
 from stacks.common.powertools import powertools_layer
 from stacks.common.stage_policy import StagePolicy
 
@@ -146,32 +146,29 @@ class KitFunction(Construct):
         acknowledge_role_policy(policy)
         resource = self.function.node.default_child
         assert resource is not None
-        acknowledge_all(
-            resource,
+        reasons = dict.fromkeys(
             ["AwsSolutions::AwsSolutions-L1", "Serverless::Serverless-LambdaLatestVersion"],
             "The kit pins Python 3.13 for every function so runtime, Powertools layer build (python3.13) "
             "and the tested interpreter match; moving to a newer runtime is a reviewed change.",
         )
-        acknowledge_all(
-            resource,
+        reasons |= dict.fromkeys(
             each_pack("LambdaInsideVPC"),
             "The function calls only AWS APIs over TLS with IAM auth and needs no private network; "
             "a VPC would add NAT or interface-endpoint cost to an otherwise idle-free deployment.",
         )
         if not has_reserved_concurrency:
-            acknowledge_all(
-                resource,
+            reasons |= dict.fromkeys(
                 each_pack("LambdaConcurrency"),
                 "Concurrency is capped by its trigger (Step Functions map concurrency, the SQS event source's "
                 "maximum concurrency or API throttling); a reservation fails deploys in 10-execution accounts.",
             )
         if self.dead_letter_queue is None:
-            acknowledge_all(
-                resource,
+            reasons |= dict.fromkeys(
                 [*each_pack("LambdaDLQ"), "Serverless::Serverless-LambdaDLQ"],
                 "Invoked synchronously (Step Functions task or API request): the caller owns retries "
                 "and failure routing, so an asynchronous DLQ would never receive a message.",
             )
+        acknowledge_each(resource, reasons)
 
     @property
     def function_arn(self) -> str:

@@ -8,6 +8,8 @@ exception can never silently cover a whole stack or app.
 from __future__ import annotations
 
 import json
+import weakref
+from collections.abc import Mapping
 from typing import Any
 
 import aws_cdk as cdk
@@ -31,20 +33,44 @@ def add_nag_packs(app: cdk.App) -> None:
 
 def acknowledge(resource: IConstruct, rule_id: str, reason: str) -> None:
     """Acknowledge one nag finding on one resource, e.g. ``"AwsSolutions::AwsSolutions-S1"``."""
-    acknowledge_all(resource, [rule_id], reason)
+    acknowledge_each(resource, {rule_id: reason})
 
 
 def acknowledge_all(resource: IConstruct, rule_ids: list[str], reason: str) -> None:
-    """The same reviewed reason for one concern that several packs report under different ids.
+    """The same reviewed reason for one concern that several packs report under different ids."""
+    acknowledge_each(resource, dict.fromkeys(rule_ids, reason))
 
-    One call into the CDK for all ids: each jsii round trip costs about a millisecond of synth.
+
+def acknowledge_each(resource: IConstruct, reasons: Mapping[str, str]) -> None:
+    """Several findings on one resource, each with its reviewed reason, in one call into the CDK.
+
+    Synth time is mostly jsii round trips (about a millisecond each) and the kit acknowledges a few hundred
+    findings, so they are batched per resource, and the resource's `Validations` is looked up once.
     """
-    rules = ", ".join(rule_ids)
-    if isinstance(resource, (cdk.Stack, cdk.Stage)) or resource.node.scope is None:
+    rules = ", ".join(reasons)
+    if _is_stack_or_root(resource):
         raise ValueError(f"acknowledge {rules} on a resource, not on stack/app '{resource.node.path}'")
-    if len(reason.strip()) < MIN_REASON_LENGTH:
-        raise ValueError(f"reason for {rules} on {resource.node.path} is shorter than {MIN_REASON_LENGTH} chars")
-    cdk.Validations.of(resource).acknowledge(*(cdk.Acknowledgment(id=rule, reason=reason) for rule in rule_ids))
+    for rule, reason in reasons.items():
+        if len(reason.strip()) < MIN_REASON_LENGTH:
+            raise ValueError(f"reason for {rule} on {resource.node.path} is shorter than {MIN_REASON_LENGTH} chars")
+    _validations_of(resource).acknowledge(*(cdk.Acknowledgment(id=rule, reason=why) for rule, why in reasons.items()))
+
+
+def _is_stack_or_root(resource: IConstruct) -> bool:
+    if isinstance(resource, (cdk.Stack, cdk.Stage)):
+        return True
+    # A CloudFormation element always has a scope; asking the CDK costs two round trips, so only others are asked.
+    return not isinstance(resource, cdk.CfnElement) and resource.node.scope is None
+
+
+_VALIDATIONS: weakref.WeakKeyDictionary[IConstruct, cdk.Validations] = weakref.WeakKeyDictionary()
+
+
+def _validations_of(resource: IConstruct) -> cdk.Validations:
+    validations = _VALIDATIONS.get(resource)
+    if validations is None:
+        validations = _VALIDATIONS[resource] = cdk.Validations.of(resource)
+    return validations
 
 
 def each_pack(rule: str) -> list[str]:
@@ -80,22 +106,34 @@ def acknowledge_object_prefix(role: iam.Role, objects_arn: str, reason: str = OB
     The finding id contains the resource as the role's stack renders it; for a bucket in another
     stack that is an import which exists only once CDK has resolved references. A construct
     validation runs after that and before the policy-validation plugins read acknowledgments, so
-    the id is computed there, exactly, for same- and cross-stack grants alike.
+    the id is computed there, exactly, for same- and cross-stack grants alike. One validation per role
+    carries all of its prefixes (fewer round trips into the CDK).
     """
-    role.node.add_validation(_ObjectPrefixAcknowledgment(role, objects_arn, reason))
+    pending = _OBJECT_PREFIXES.get(role)
+    if pending is None:
+        pending = _OBJECT_PREFIXES[role] = _ObjectPrefixAcknowledgment(role)
+        role.node.add_validation(pending)
+    pending.prefixes[objects_arn] = reason
 
 
 @jsii.implements(IValidation)
 class _ObjectPrefixAcknowledgment:
-    def __init__(self, role: iam.Role, objects_arn: str, reason: str) -> None:
-        self._role, self._objects_arn, self._reason = role, objects_arn, reason
+    def __init__(self, role: iam.Role) -> None:
+        self._role = role
+        self.prefixes: dict[str, str] = {}
 
     def validate(self) -> list[str]:
         policy = self._role.node.try_find_child("DefaultPolicy")
         if policy is None or policy.node.default_child is None:
-            return [f"{self._role.node.path} has no policy to acknowledge {self._objects_arn} on"]
-        acknowledge(policy.node.default_child, iam5_resource_finding(self._role, self._objects_arn), self._reason)
+            return [f"{self._role.node.path} has no policy to acknowledge {arn} on" for arn in self.prefixes]
+        acknowledge_each(
+            policy.node.default_child,
+            {iam5_resource_finding(self._role, arn): reason for arn, reason in self.prefixes.items()},
+        )
         return []
+
+
+_OBJECT_PREFIXES: weakref.WeakKeyDictionary[iam.Role, _ObjectPrefixAcknowledgment] = weakref.WeakKeyDictionary()
 
 
 def _render(value: Any) -> str:
@@ -118,10 +156,14 @@ def acknowledge_role_policy(policy: IConstruct) -> None:
     IAMNoInlinePolicy flags CDK's per-role policy documents, which are attached to exactly one role
     and reviewed with it. IAM5 `Resource::*` is raised by the X-Ray actions of active tracing.
     """
-    acknowledge(policy, "AwsSolutions::AwsSolutions-IAM5[Resource::*]", RESOURCE_STAR_REASON)
-    acknowledge_all(
-        policy,
-        each_pack("IAMNoInlinePolicy"),
+    acknowledge_each(policy, role_policy_reasons())
+
+
+def role_policy_reasons() -> dict[str, str]:
+    """The acknowledgments of `acknowledge_role_policy`, for callers that add their own in the same call."""
+    inline = (
         "This policy belongs to exactly one role, is created and deleted with it, and is reviewed with it; "
-        "a customer-managed copy would be attachable elsewhere without narrowing any permission.",
+        "a customer-managed copy would be attachable elsewhere without narrowing any permission."
     )
+    star = {"AwsSolutions::AwsSolutions-IAM5[Resource::*]": RESOURCE_STAR_REASON}
+    return star | dict.fromkeys(each_pack("IAMNoInlinePolicy"), inline)

@@ -30,7 +30,7 @@ from aws_cdk import aws_stepfunctions_tasks as tasks
 from constructs import Construct, IConstruct
 
 from stacks.common.kit_function import KitFunction
-from stacks.common.nag import acknowledge, acknowledge_role_policy, iam5_resource_finding
+from stacks.common.nag import acknowledge_each, iam5_resource_finding, role_policy_reasons
 from stacks.common.stage_policy import StagePolicy
 
 VENDED_LOGS_STATES = "/aws/vendedlogs/states/"
@@ -137,12 +137,10 @@ def acknowledge_lambda_steps(machine: sfn.StateMachine, functions: Iterable[KitF
     the policy, for the caller's own acknowledgments."""
     policy = machine.role.node.find_child("DefaultPolicy").node.default_child
     assert policy is not None
-    acknowledge_role_policy(policy)
-    for function in functions:
-        acknowledge(
-            policy,
-            iam5_resource_finding(machine, f"{function.function_arn}:*"),
-            "lambda:InvokeFunction on the function's own versions and aliases (CDK's LambdaInvoke grant); "
-            "no other function matches the ARN.",
-        )
+    invoke = (
+        "lambda:InvokeFunction on the function's own versions and aliases (CDK's LambdaInvoke grant); "
+        "no other function matches the ARN."
+    )
+    steps = {iam5_resource_finding(machine, f"{function.function_arn}:*"): invoke for function in functions}
+    acknowledge_each(policy, role_policy_reasons() | steps)
     return policy
