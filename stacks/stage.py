@@ -7,47 +7,37 @@ from the stacks it depends on; `_add` names, describes and creates it like every
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import aws_cdk as cdk
 from constructs import Construct
 
-from stacks.agent.agents import GuardrailRef, KnowledgeBaseRef
-from stacks.agent.settings import AGENT_FILE, AgentSettings
-from stacks.agent.stack import METRICS_NAMESPACE as AGENT_NAMESPACE
-from stacks.agent.stack import AgentProps, AgentStack, check_agent_sources
-from stacks.agent.tools import ANALYST_SERVICE
-from stacks.api.access import AgentAccess, KnowledgeBaseAccess
-from stacks.api.settings import API_FILE
-from stacks.api.stack import CHAT_SERVICE, STREAM_SERVICE, ApiProps, ApiStack, FinetuneExportTarget, api_problems
-from stacks.api.stack import METRICS_NAMESPACE as API_NAMESPACE
 from stacks.common.powertools import PowertoolsLayerSource
 from stacks.common.stage_policy import StagePolicy
 from stacks.config import ConfigError, Environment, Features, KitConfig, Stage, UseCase
-from stacks.data.stack import DataProps, DataStack
-from stacks.foundation.stack import FoundationProps, FoundationStack
-from stacks.guardrails.stack import GuardrailsProps, GuardrailsStack
-from stacks.knowledge.stack import METRICS_NAMESPACE as KNOWLEDGE_NAMESPACE
-from stacks.knowledge.stack import KnowledgeProps, KnowledgeStack
-from stacks.observability.evaluation import QualityEvaluationProps, ReportsBucket, ServingPipeline
-from stacks.observability.signals import (
-    AgentSignals,
-    ApiSignals,
-    DataSignals,
-    GuardrailSignals,
-    JourneySignals,
-    KnowledgeSignals,
-    ModelSignals,
-    priced_model,
-)
-from stacks.observability.stack import ObservabilityProps, ObservabilityStack
-from stacks.prompts.settings import PromptsSettings
-from stacks.prompts.stack import PromptsProps, PromptsStack
-from stacks.scale.hosted_model import HostedModel
-from stacks.scale.settings import SCALE_FILE, require_section
-from stacks.scale.stack import FineTuningSource, ScaleProps, ScaleStack, gate_thresholds
 from stacks.usecase_files import PROMPTS_NEED, UseCaseFiles
-from stacks.web.stack import WebProps, WebStack
+
+if TYPE_CHECKING:
+    from stacks.agent.settings import AgentSettings
+    from stacks.agent.stack import AgentStack
+    from stacks.api.access import AgentAccess, KnowledgeBaseAccess
+    from stacks.api.stack import ApiStack
+    from stacks.data.stack import DataStack
+    from stacks.foundation.stack import FoundationStack
+    from stacks.guardrails.stack import GuardrailsStack
+    from stacks.knowledge.stack import KnowledgeStack
+    from stacks.observability.evaluation import QualityEvaluationProps
+    from stacks.observability.signals import JourneySignals
+    from stacks.observability.stack import ObservabilityStack
+    from stacks.prompts.settings import PromptsSettings
+    from stacks.prompts.stack import PromptsStack
+    from stacks.scale.hosted_model import HostedModel
+    from stacks.scale.stack import ScaleStack
+    from stacks.web.stack import WebStack
+
+# Each stack's package is imported by the method that builds it (PLC0415 below), not here: a switched-off stack
+# then costs no import at synth, and the AWS service modules a stack uses are large generated Python (0.1-0.5 s
+# each for API Gateway, Cognito, WAF, CloudFront, SageMaker...).
 
 StackT = TypeVar("StackT", bound=cdk.Stack)
 KNOWLEDGE_NEEDS = "the Knowledge stack (features.knowledge; -c features.knowledge=false builds without it)"
@@ -71,6 +61,9 @@ def check_agent(features: Features, files: UseCaseFiles) -> None:
     Knowledge stack, an action group the Data stack's published records."""
     if not features.agent or files.agent is None:
         return
+    from stacks.agent.settings import AGENT_FILE  # noqa: PLC0415
+    from stacks.agent.stack import check_agent_sources  # noqa: PLC0415
+
     files.usecase.models_for(AGENT_NEEDS)
     problems = check_agent_sources(
         files.agent,
@@ -88,6 +81,9 @@ def check_api(features: Features, files: UseCaseFiles) -> None:
     multi-task (and a `default_task`) the Prompts stack."""
     if not features.api:
         return
+    from stacks.api.settings import API_FILE  # noqa: PLC0415
+    from stacks.api.stack import api_problems  # noqa: PLC0415
+
     files.usecase.models_for(API_NEEDS)
     prompts = files.prompts if features.prompts else None
     problems = api_problems(
@@ -152,6 +148,8 @@ class JourneyStage(cdk.Stage):
         )
 
     def _foundation(self) -> FoundationStack:
+        from stacks.foundation.stack import FoundationProps, FoundationStack  # noqa: PLC0415
+
         return self._add(
             "Foundation",
             FoundationStack,
@@ -160,6 +158,8 @@ class JourneyStage(cdk.Stage):
         )
 
     def _data(self) -> DataStack:
+        from stacks.data.stack import DataProps, DataStack  # noqa: PLC0415
+
         foundation = self.foundation
         return self._add(
             "Data",
@@ -177,6 +177,8 @@ class JourneyStage(cdk.Stage):
         )
 
     def _knowledge(self, data: DataStack) -> KnowledgeStack:
+        from stacks.knowledge.stack import KnowledgeProps, KnowledgeStack  # noqa: PLC0415
+
         foundation, models = self.foundation, self._files.usecase.models_for(KNOWLEDGE_NEEDS)
         return self._add(
             "Knowledge",
@@ -199,6 +201,8 @@ class JourneyStage(cdk.Stage):
         )
 
     def _guardrails(self) -> GuardrailsStack:
+        from stacks.guardrails.stack import GuardrailsProps, GuardrailsStack  # noqa: PLC0415
+
         foundation = self.foundation
         return self._add(
             "Guardrails",
@@ -217,6 +221,8 @@ class JourneyStage(cdk.Stage):
         )
 
     def _prompts(self, settings: PromptsSettings) -> PromptsStack:
+        from stacks.prompts.stack import PromptsProps, PromptsStack  # noqa: PLC0415
+
         return self._add(
             "Prompts",
             PromptsStack,
@@ -231,6 +237,10 @@ class JourneyStage(cdk.Stage):
         )
 
     def _agent(self, settings: AgentSettings) -> AgentStack:
+        from stacks.agent.agents import GuardrailRef, KnowledgeBaseRef  # noqa: PLC0415
+        from stacks.agent.settings import AGENT_FILE  # noqa: PLC0415
+        from stacks.agent.stack import AgentProps, AgentStack  # noqa: PLC0415
+
         foundation, guardrails, data, knowledge = self.foundation, self.guardrails, self.data, self.knowledge
         assert guardrails is not None  # Features: agent needs guardrails
         kb = knowledge.knowledge_base if knowledge is not None else None
@@ -261,6 +271,9 @@ class JourneyStage(cdk.Stage):
         )
 
     def _api(self) -> ApiStack:
+        from stacks.api.settings import API_FILE  # noqa: PLC0415
+        from stacks.api.stack import ApiProps, ApiStack, FinetuneExportTarget  # noqa: PLC0415
+
         foundation, guardrails, data = self.foundation, self.guardrails, self.data
         assert guardrails is not None  # Features: api needs guardrails
         knowledge: KnowledgeBaseAccess | None = self.knowledge.knowledge_base if self.knowledge is not None else None
@@ -305,6 +318,8 @@ class JourneyStage(cdk.Stage):
 
     def _observability(self) -> ObservabilityStack:
         """The journey's dashboard, alarms and queries over the stacks built before it (their public attributes)."""
+        from stacks.observability.stack import ObservabilityProps, ObservabilityStack  # noqa: PLC0415
+
         foundation, files = self.foundation, self._files
         watched: list[cdk.Stack] = [
             stack
@@ -343,6 +358,8 @@ class JourneyStage(cdk.Stage):
         """The scheduled quality evaluation, where there is something to evaluate: the Api stack's serving pipeline,
         usecase.yaml `evaluation` and a golden set (usecases/<id>/golden/). Reports go to the Data stack's reports
         bucket when there is one; otherwise the construct keeps its own."""
+        from stacks.observability.evaluation import QualityEvaluationProps, ReportsBucket, ServingPipeline  # noqa: PLC0415
+
         api, guardrails, data, files = self.api, self.guardrails, self.data, self._files
         usecase, foundation = files.usecase, self.foundation
         if api is None or usecase.evaluation is None or files.golden_dir is None:
@@ -374,6 +391,22 @@ class JourneyStage(cdk.Stage):
 
     def _journey_signals(self) -> JourneySignals:
         """What each built stack publishes, by the names its code writes (stacks/observability/signals.py)."""
+        from stacks.agent.stack import METRICS_NAMESPACE as AGENT_NAMESPACE  # noqa: PLC0415
+        from stacks.agent.tools import ANALYST_SERVICE  # noqa: PLC0415
+        from stacks.api.stack import CHAT_SERVICE, STREAM_SERVICE  # noqa: PLC0415
+        from stacks.api.stack import METRICS_NAMESPACE as API_NAMESPACE  # noqa: PLC0415
+        from stacks.knowledge.stack import METRICS_NAMESPACE as KNOWLEDGE_NAMESPACE  # noqa: PLC0415
+        from stacks.observability.signals import (  # noqa: PLC0415
+            AgentSignals,
+            ApiSignals,
+            DataSignals,
+            GuardrailSignals,
+            JourneySignals,
+            KnowledgeSignals,
+            ModelSignals,
+            priced_model,
+        )
+
         data, knowledge, guardrails, agent, api = self.data, self.knowledge, self.guardrails, self.agent, self.api
         usecase = self._files.usecase
         prices = {
@@ -420,6 +453,9 @@ class JourneyStage(cdk.Stage):
 
     def _scale(self) -> ScaleStack:
         """The hosted model and/or the fine-tuning workflow; a switched-on feature needs its scale.yaml section."""
+        from stacks.scale.settings import SCALE_FILE, require_section  # noqa: PLC0415
+        from stacks.scale.stack import FineTuningSource, ScaleProps, ScaleStack, gate_thresholds  # noqa: PLC0415
+
         foundation, features, usecase = self.foundation, self._config.features, self._files.usecase
         scale = self._files.scale
         fine_tuning: FineTuningSource | None = None
@@ -457,6 +493,8 @@ class JourneyStage(cdk.Stage):
         )
 
     def _web(self, api: ApiStack) -> WebStack:
+        from stacks.web.stack import WebProps, WebStack  # noqa: PLC0415
+
         foundation = self.foundation
         return self._add(
             "Web",

@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -95,3 +97,27 @@ def test_the_readme_layout_names_every_package_and_module_of_stacks():
     entries |= {p.name for p in STACKS.glob("*.py") if p.name != "__init__.py"}
     missing = [e for e in sorted(entries) if not re.search(rf"^\s+{re.escape(e)}\s", layout, re.M)]
     assert missing == []
+
+
+def test_a_switched_off_stack_is_not_imported():
+    """stage.py imports a stack's package only to build it, so the app with only Foundation, Data, Knowledge and
+    Guardrails switched on loads none of the later stacks' modules, nor the large AWS service modules only they use
+    (synth time; bench/results.md)."""
+    later = ("prompts", "agent", "api", "web", "observability", "scale")  # scale: hosted_model and fine_tuning
+    code = f"""
+import sys
+from stacks.app_builder import build_app, cdk_json_context
+import aws_cdk as cdk
+context = cdk_json_context(stage="dev", **{{f"features.{{f}}": False for f in {later[:-1]!r}}})
+build_app(cdk.App(context=context))
+print(" ".join(sorted(sys.modules)))
+"""
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    loaded = set(result.stdout.split())
+    assert {"stacks.data.stack", "stacks.guardrails.stack"} <= loaded  # the walk sees what was built
+    # Their use-case file models (settings.py, with the package) are read with every use case.
+    built = {m for m in loaded if m.startswith("stacks.") and m.split(".")[1] in later and m.count(".") == 2}
+    built -= {f"stacks.{s}.settings" for s in later}
+    assert built == set()
+    only_later = {"aws_cdk.aws_apigateway", "aws_cdk.aws_cognito", "aws_cdk.aws_wafv2", "aws_cdk.aws_cloudfront"}
+    assert only_later & loaded == set()
