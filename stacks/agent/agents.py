@@ -276,12 +276,11 @@ class KitAgent(Construct):
                 [link.agent.alias_arn for link in definition.collaborators],
             )
         # The agent's resources and the guardrail are encrypted with the CMK; Bedrock decrypts them as this role.
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt"],
-                resources=[self._key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"bedrock.{cdk.Aws.REGION}.amazonaws.com"}},
-            )
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["kms:Decrypt"],
+            resource_arns=[self._key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"bedrock.{cdk.Aws.REGION}.amazonaws.com"}},
         )
         policy = self.role.node.find_child("DefaultPolicy").node.default_child
         assert policy is not None
@@ -301,7 +300,7 @@ class KitAgent(Construct):
                 )
 
     def _allow(self, actions: list[str], resources: list[str]) -> None:
-        self.role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
+        iam.Grant.add_to_principal(grantee=self.role, actions=actions, resource_arns=resources)
 
     def _allow_invocation(self, tool: Tool) -> None:
         """Bedrock may invoke the tool's function for this agent only (SourceArn) in this account."""

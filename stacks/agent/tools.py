@@ -218,4 +218,4 @@ class RetentionTools(Construct):
 
 
 def _allow_table(role: iam.IRole, table: dynamodb.ITable, actions: list[str]) -> None:
-    role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[table.table_arn]))
+    iam.Grant.add_to_principal(grantee=role, actions=actions, resource_arns=[table.table_arn])

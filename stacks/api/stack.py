@@ -294,7 +294,7 @@ class ApiStack(cdk.Stack):
             (tables.quotas, QUOTA_ACTIONS),
             (tables.telemetry, TELEMETRY_ACTIONS),
         ):
-            role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[table.table_arn]))
+            iam.Grant.add_to_principal(grantee=role, actions=actions, resource_arns=[table.table_arn])
         grant_key_use_via(props.key, role, "dynamodb", encrypt=True)
 
     # ------------------------------------------------------------------ REST API
@@ -466,19 +466,19 @@ class ApiStack(cdk.Stack):
         )
         role = export.role
         telemetry = tables.telemetry
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=EXPORT_INDEX_ACTIONS, resources=[f"{telemetry.table_arn}/index/{TELEMETRY_UP_INDEX}"]
-            )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=EXPORT_INDEX_ACTIONS,
+            resource_arns=[f"{telemetry.table_arn}/index/{TELEMETRY_UP_INDEX}"],
         )
-        role.add_to_principal_policy(iam.PolicyStatement(actions=EXPORT_TABLE_ACTIONS, resources=[telemetry.table_arn]))
+        iam.Grant.add_to_principal(grantee=role, actions=EXPORT_TABLE_ACTIONS, resource_arns=[telemetry.table_arn])
         grant_key_use_via(props.key, role, "dynamodb", encrypt=False)
         bucket_key = target.bucket_key or target.bucket.encryption_key or props.key
         grant_write_prefix(target.bucket, role, target.prefix, key=bucket_key)
         acknowledge_object_prefix(role, target.bucket.arn_for_objects(f"{target.prefix}*"))
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["comprehend:DetectPiiEntities"], resources=["*"]))
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[target.salt_secret_arn])
+        iam.Grant.add_to_principal(grantee=role, actions=["comprehend:DetectPiiEntities"], resource_arns=["*"])
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["secretsmanager:GetSecretValue"], resource_arns=[target.salt_secret_arn]
         )
         grant_key_use_via(target.salt_key or props.key, role, "secretsmanager", encrypt=False)
         self._schedule(export)

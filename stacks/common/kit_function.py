@@ -67,11 +67,10 @@ class KitFunction(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{description} (least privilege)",
         )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            )
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+            resource_arns=[self.log_group.log_group_arn],
         )
         self.function = lambda_.Function(
             self,
@@ -114,21 +113,20 @@ class KitFunction(Construct):
         function; its own ARN would be a circular reference (the function depends on this policy), so the
         condition names the account's functions in this region: the role cannot decrypt other data.
         """
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt"],
-                resources=[key_arn],
-                conditions={
-                    "StringLike": {
-                        "kms:EncryptionContext:aws:lambda:FunctionArn": cdk.Stack.of(self).format_arn(
-                            service="lambda",
-                            resource="function",
-                            resource_name="*",
-                            arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
-                        )
-                    }
-                },
-            )
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=["kms:Decrypt"],
+            resource_arns=[key_arn],
+            conditions={
+                "StringLike": {
+                    "kms:EncryptionContext:aws:lambda:FunctionArn": cdk.Stack.of(self).format_arn(
+                        service="lambda",
+                        resource="function",
+                        resource_name="*",
+                        arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
+                    )
+                }
+            },
         )
 
     def _add_dead_letter_queue(self, key: kms.IKey) -> KitDeadLetterQueue:

@@ -55,7 +55,7 @@ def grant_serving(
     guardrail and the safety checks, the knowledge base or the agent where those architectures are offered, any
     further grant (the hosted endpoint), and the selected prompts."""
     models = model_arns(cdk.Stack.of(role), model)
-    role.add_to_principal_policy(iam.PolicyStatement(actions=MODEL_ACTIONS, resources=models))
+    iam.Grant.add_to_principal(grantee=role, actions=MODEL_ACTIONS, resource_arns=models)
     policy = role.node.find_child("DefaultPolicy").node.default_child
     assert policy is not None
     for arn in models:

@@ -509,15 +509,14 @@ class VectorKnowledgeBase(Construct):
         )
 
     def _allow(self, actions: list[str], resources: list[str]) -> None:
-        self.role.add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=resources))
+        iam.Grant.add_to_principal(grantee=self.role, actions=actions, resource_arns=resources)
 
     def _allow_key_via(self, key: kms.IKey, service: str, actions: list[str]) -> None:
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=actions,
-                resources=[key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"{service}.{cdk.Aws.REGION}.amazonaws.com"}},
-            )
+        iam.Grant.add_to_principal(
+            grantee=self.role,
+            actions=actions,
+            resource_arns=[key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"{service}.{cdk.Aws.REGION}.amazonaws.com"}},
         )
 
 

@@ -140,14 +140,14 @@ def _grant(functions: dict[str, KitFunction], props: DataProps, stores: DataStor
     key = props.key
     raw, curated, quarantine = stores.raw, stores.curated, stores.quarantine
     for step, actions in TABLE_ACTIONS.items():
-        fn[step].add_to_principal_policy(iam.PolicyStatement(actions=actions, resources=[stores.ledger.table_arn]))
+        iam.Grant.add_to_principal(grantee=fn[step], actions=actions, resource_arns=[stores.ledger.table_arn])
         grant_key_use_via(key, fn[step], "dynamodb", encrypt=True)
     # validate and part: claim record digests to find duplicates across objects (and touch no run ledger).
     for step in ("validate", "part"):
-        fn[step].add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["dynamodb:BatchGetItem", "dynamodb:PutItem"], resources=[stores.claims.table_arn]
-            )
+        iam.Grant.add_to_principal(
+            grantee=fn[step],
+            actions=["dynamodb:BatchGetItem", "dynamodb:PutItem"],
+            resource_arns=[stores.claims.table_arn],
         )
         grant_key_use_via(key, fn[step], "dynamodb", encrypt=True)
     # validate: read raw uploads, stage valid records, quarantine the rest.
@@ -170,9 +170,9 @@ def _grant(functions: dict[str, KitFunction], props: DataProps, stores: DataStor
     raw.grant_write(fn["assemble"], STAGING_REDACTED)
     quarantine.grant_write(fn["assemble"], DATASETS)
     for step in ("redact", "part"):
-        fn[step].add_to_principal_policy(iam.PolicyStatement(actions=["comprehend:DetectPiiEntities"], resources=["*"]))
-        fn[step].add_to_principal_policy(
-            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[stores.hash_salt.ref])
+        iam.Grant.add_to_principal(grantee=fn[step], actions=["comprehend:DetectPiiEntities"], resource_arns=["*"])
+        iam.Grant.add_to_principal(
+            grantee=fn[step], actions=["secretsmanager:GetSecretValue"], resource_arns=[stores.hash_salt.ref]
         )
         grant_key_use_via(key, fn[step], "secretsmanager", encrypt=False)
     # profile: reads the redacted records it counts.

@@ -202,19 +202,17 @@ class GuardrailsStack(cdk.Stack):
         # Training volumes and models are encrypted with the kit key; Comprehend needs grants on it, which
         # it creates for its own resources only (kms:GrantIsForAWSResource, as the key policy requires).
         via_comprehend = {"StringEquals": {"kms:ViaService": f"comprehend.{self.region}.amazonaws.com"}}
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[props.key.key_arn],
-                conditions=via_comprehend,
-            )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resource_arns=[props.key.key_arn],
+            conditions=via_comprehend,
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:CreateGrant"],
-                resources=[props.key.key_arn],
-                conditions={**via_comprehend, **GRANTS_FOR_AWS_RESOURCES_ONLY},
-            )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["kms:CreateGrant"],
+            resource_arns=[props.key.key_arn],
+            conditions={**via_comprehend, **GRANTS_FOR_AWS_RESOURCES_ONLY},
         )
         role_policy = role.node.find_child("DefaultPolicy")  # training starts only once the grants exist
         policy = role_policy.node.default_child

@@ -158,17 +158,16 @@ class KnowledgeStack(cdk.Stack):
         role = self.sync_function.role
         self.knowledge_base.grant_ingestion(role)
         # Consume (event source mapping) and re-queue (delayed retries and polls) on this queue only.
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=[
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:DeleteMessage",
-                    "sqs:GetQueueAttributes",
-                    "sqs:ReceiveMessage",
-                    "sqs:SendMessage",
-                ],
-                resources=[self.sync_queue.queue_arn],
-            )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=[
+                "sqs:ChangeMessageVisibility",
+                "sqs:DeleteMessage",
+                "sqs:GetQueueAttributes",
+                "sqs:ReceiveMessage",
+                "sqs:SendMessage",
+            ],
+            resource_arns=[self.sync_queue.queue_arn],
         )
         grant_key_use_via(key, role, "sqs", encrypt=True)
         self.sync_trigger = lambda_.EventSourceMapping(

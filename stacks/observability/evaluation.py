@@ -321,15 +321,14 @@ class QualityEvaluation(Construct):
         if self.judge_role is not None:
             stack = cdk.Stack.of(self)
             jobs = stack.format_arn(service="bedrock", resource="evaluation-job", resource_name="*")
-            self.score.role.add_to_principal_policy(
-                iam.PolicyStatement(actions=["bedrock:CreateEvaluationJob"], resources=[jobs])
+            iam.Grant.add_to_principal(
+                grantee=self.score.role, actions=["bedrock:CreateEvaluationJob"], resource_arns=[jobs]
             )
-            self.score.role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["iam:PassRole"],
-                    resources=[self.judge_role.role_arn],
-                    conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
-                )
+            iam.Grant.add_to_principal(
+                grantee=self.score.role,
+                actions=["iam:PassRole"],
+                resource_arns=[self.judge_role.role_arn],
+                conditions={"StringEquals": {"iam:PassedToService": "bedrock.amazonaws.com"}},
             )
             policy = self.score.role.node.find_child("DefaultPolicy").node.default_child
             assert policy is not None
@@ -364,7 +363,7 @@ class QualityEvaluation(Construct):
         grant_read_prefix(self.reports_bucket, role, runs, key=self._reports_key)
         grant_write_prefix(self.reports_bucket, role, runs, key=self._reports_key)
         models = model_arns(self, judge.evaluator_model)
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=models))
+        iam.Grant.add_to_principal(grantee=role, actions=["bedrock:InvokeModel"], resource_arns=models)
         policy = role.node.find_child("DefaultPolicy").node.default_child
         assert policy is not None
         acknowledge_role_policy(policy)
@@ -450,8 +449,8 @@ class QualityEvaluation(Construct):
                 arn_format=cdk.ArnFormat.SLASH_RESOURCE_NAME,
             ),
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine.state_machine_arn])
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["states:StartExecution"], resource_arns=[self.state_machine.state_machine_arn]
         )
         policy = role.node.find_child("DefaultPolicy").node.default_child
         assert policy is not None

@@ -90,8 +90,8 @@ class InvocationLogging(Construct):
             assumed_by=iam.ServicePrincipal(BEDROCK, conditions=conditions),
             description="Bedrock delivers model invocation logs to the kit's log group (least privilege)",
         )
-        self.role.add_to_principal_policy(
-            iam.PolicyStatement(actions=DELIVERY_ACTIONS, resources=[self.log_group.log_group_arn])
+        iam.Grant.add_to_principal(
+            grantee=self.role, actions=DELIVERY_ACTIONS, resource_arns=[self.log_group.log_group_arn]
         )
         role_policy = self.role.node.find_child("DefaultPolicy").node.default_child
         assert role_policy is not None
@@ -153,14 +153,11 @@ class InvocationLogging(Construct):
         )
 
     def _grant_provider(self, role: iam.IRole) -> None:
-        role.add_to_principal_policy(iam.PolicyStatement(actions=LOGGING_ACTIONS, resources=["*"]))
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["iam:PassRole"],
-                resources=[self.role.role_arn],
-                conditions={"StringEquals": {"iam:PassedToService": BEDROCK}},
-            )
+        iam.Grant.add_to_principal(grantee=role, actions=LOGGING_ACTIONS, resource_arns=["*"])
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["iam:PassRole"],
+            resource_arns=[self.role.role_arn],
+            conditions={"StringEquals": {"iam:PassedToService": BEDROCK}},
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=RECORD_ACTIONS, resources=[self.record_parameter_arn()])
-        )
+        iam.Grant.add_to_principal(grantee=role, actions=RECORD_ACTIONS, resource_arns=[self.record_parameter_arn()])

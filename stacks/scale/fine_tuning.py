@@ -192,11 +192,10 @@ class FineTuningWorkflow(Construct):
         grant_read_prefix(props.curated_bucket, functions["validate"].role, props.export_prefix, key=curated_key)
         grant_write_prefix(self.bucket.bucket, functions["validate"].role, TRAINING_PREFIX, key=props.key)
         grant_write_prefix(self.bucket.bucket, functions["report"].role, REPORTS_PREFIX, key=props.key)
-        functions["evaluate"].role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["bedrock:InvokeModel"],
-                resources=[self.deployment_arns, *self._base_inference_arns()],
-            )
+        iam.Grant.add_to_principal(
+            grantee=functions["evaluate"].role,
+            actions=["bedrock:InvokeModel"],
+            resource_arns=[self.deployment_arns, *self._base_inference_arns()],
         )
         # The custom model is encrypted with the key (CustomModelKmsKeyId): invoking it decrypts through Bedrock.
         grant_key_use_via(props.key, functions["evaluate"].role, "bedrock", encrypt=False)

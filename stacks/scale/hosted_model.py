@@ -172,50 +172,46 @@ class HostedModel(Construct):
         repository = stack.format_arn(
             service="ecr", account=self.image_account, resource="repository", resource_name=LMI_REPOSITORY
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
-                resources=[repository],
-            )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+            resource_arns=[repository],
         )
-        role.add_to_principal_policy(iam.PolicyStatement(actions=["ecr:GetAuthorizationToken"], resources=["*"]))
+        iam.Grant.add_to_principal(grantee=role, actions=["ecr:GetAuthorizationToken"], resource_arns=["*"])
         log_group = stack.format_arn(
             service="logs",
             resource="log-group",
             resource_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
-                resources=[log_group, f"{log_group}:*"],
-            )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+            resource_arns=[log_group, f"{log_group}:*"],
         )
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[f"{log_group}:*"])
+        iam.Grant.add_to_principal(
+            grantee=role, actions=["logs:CreateLogStream", "logs:PutLogEvents"], resource_arns=[f"{log_group}:*"]
         )
         # The storage volume (and the weights' download) under the stage's key, through SageMaker only.
-        role.add_to_principal_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"],
-                resources=[props.key.key_arn],
-                conditions={"StringEquals": {"kms:ViaService": f"sagemaker.{cdk.Aws.REGION}.amazonaws.com"}},
-            )
+        iam.Grant.add_to_principal(
+            grantee=role,
+            actions=["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey", "kms:CreateGrant"],
+            resource_arns=[props.key.key_arn],
+            conditions={"StringEquals": {"kms:ViaService": f"sagemaker.{cdk.Aws.REGION}.amazonaws.com"}},
         )
         weights = props.settings.model_s3_uri
         if weights:
             bucket, _, prefix = weights.removeprefix("s3://").partition("/")
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["s3:GetObject"], resources=[f"arn:{cdk.Aws.PARTITION}:s3:::{bucket}/{prefix}*"]
-                )
+            iam.Grant.add_to_principal(
+                grantee=role,
+                actions=["s3:GetObject"],
+                resource_arns=[f"arn:{cdk.Aws.PARTITION}:s3:::{bucket}/{prefix}*"],
             )
-            role.add_to_principal_policy(
-                iam.PolicyStatement(
-                    actions=["s3:ListBucket"],
-                    resources=[f"arn:{cdk.Aws.PARTITION}:s3:::{bucket}"],
-                    conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
-                )
+            iam.Grant.add_to_principal(
+                grantee=role,
+                actions=["s3:ListBucket"],
+                resource_arns=[f"arn:{cdk.Aws.PARTITION}:s3:::{bucket}"],
+                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
             )
         policy = role.node.find_child("DefaultPolicy").node.default_child
         assert policy is not None
