@@ -396,16 +396,7 @@ class JourneyStage(cdk.Stage):
         from stacks.api.stack import CHAT_SERVICE, STREAM_SERVICE  # noqa: PLC0415
         from stacks.api.stack import METRICS_NAMESPACE as API_NAMESPACE  # noqa: PLC0415
         from stacks.knowledge.stack import METRICS_NAMESPACE as KNOWLEDGE_NAMESPACE  # noqa: PLC0415
-        from stacks.observability.signals import (  # noqa: PLC0415
-            AgentSignals,
-            ApiSignals,
-            DataSignals,
-            GuardrailSignals,
-            JourneySignals,
-            KnowledgeSignals,
-            ModelSignals,
-            priced_model,
-        )
+        from stacks.observability import signals  # noqa: PLC0415
 
         data, knowledge, guardrails, agent, api = self.data, self.knowledge, self.guardrails, self.agent, self.api
         usecase = self._files.usecase
@@ -413,26 +404,26 @@ class JourneyStage(cdk.Stage):
             model_id: (price.input_per_1k, price.output_per_1k)
             for model_id, price in self._files.observability.prices.items()
         }
-        models: list[ModelSignals] = []
+        models: list[signals.ModelSignals] = []
         if usecase.models is not None and (api is not None or agent is not None or self.prompts is not None):
-            models.append(priced_model(usecase.models.text, "text", prices))
+            models.append(signals.priced_model(usecase.models.text, "text", prices))
         if usecase.models is not None and knowledge is not None:
-            models.append(priced_model(usecase.models.embedding, "embedding", prices))
-        return JourneySignals(
+            models.append(signals.priced_model(usecase.models.embedding, "embedding", prices))
+        return signals.JourneySignals(
             usecase_id=usecase.id,
-            data=DataSignals(
+            data=signals.DataSignals(
                 namespace=data.metrics_namespace,
                 state_machine=data.state_machine,
                 failed_alarm=next(a for a in data.alarms if a.node.id == "PipelineExecutionsFailed"),
             )
             if data is not None
             else None,
-            knowledge=KnowledgeSignals(
+            knowledge=signals.KnowledgeSignals(
                 namespace=KNOWLEDGE_NAMESPACE, knowledge_base_id=knowledge.knowledge_base.knowledge_base_id
             )
             if knowledge is not None
             else None,
-            api=ApiSignals(
+            api=signals.ApiSignals(
                 api_name=api.api.rest_api_name,
                 web_acl_name=str(api.firewall.web_acl.name),
                 namespace=API_NAMESPACE,
@@ -444,10 +435,12 @@ class JourneyStage(cdk.Stage):
             )
             if api is not None
             else None,
-            guardrail=GuardrailSignals(guardrails.guardrail_arn, guardrails.guardrail_version)
+            guardrail=signals.GuardrailSignals(guardrails.guardrail_arn, guardrails.guardrail_version)
             if guardrails is not None
             else None,
-            agent=AgentSignals(namespace=AGENT_NAMESPACE, tool_service=ANALYST_SERVICE) if agent is not None else None,
+            agent=signals.AgentSignals(namespace=AGENT_NAMESPACE, tool_service=ANALYST_SERVICE)
+            if agent is not None
+            else None,
             models=tuple(models),
         )
 
