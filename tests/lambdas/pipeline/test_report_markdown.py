@@ -230,3 +230,37 @@ def test_ingestion_groups_the_ledger_counters_by_source():
 def test_the_quarantine_rate_of_an_empty_run_is_zero():
     assert quarantine_rate({"quarantined": 0, "records_in": 0}) == 0.0
     assert quarantine_rate({"quarantined": 3, "records_in": 12}) == 0.25
+
+
+def test_figures_with_and_without_interval_or_reason():
+    """A figure's interval is printed at the group's confidence level and only when there is one; its reason only
+    when it has one; whole numbers print as they are."""
+    outcome = REGION["outcome"] | {
+        "disparate_impact": {"value": 0.5, "interval": [0.25, 0.75], "status": "PASS"},
+        "parity_difference": {"value": 0, "status": "PASS"},
+    }
+    region = REGION | {"outcome": outcome, "psi": {"value": 0.02, "status": "PASS", "reason": "stable"}}
+    report = REPORT | {"profile": REPORT["profile"] | {"groups": {"region": region}}}
+    markdown = render_markdown(report)
+    assert "- Disparate-impact ratio: 0.5, 90% interval 0.25 to 0.75 (PASS)\n" in markdown
+    assert "- Demographic-parity difference (churned = 'yes'): 0 (PASS)\n" in markdown
+    assert "- Population stability index: 0.02 (PASS: stable)\n" in markdown
+
+
+def test_an_empty_ledger_balances_at_zero():
+    """No counter written yet (a run with no object): every figure is zero and every check holds."""
+    assert conservation({}, published=True) == {
+        "rows_in": 0,
+        "records_in": 0,
+        "skipped_blank": 0,
+        "curated": 0,
+        "quarantined": 0,
+        "held": 0,
+        "objects": 0,
+        "objects_quarantined": 0,
+        "checks": dict.fromkeys(conservation({}, published=True)["checks"], True),
+        "holds": True,
+    }
+    assert len(conservation({}, published=True)["checks"]) == 5
+    # Nothing quarantined is no `quarantined` counter at all: phase 1 is records_in = passed.
+    assert conservation({"records_in": 5, "passed": 5, "curated": 5}, published=True)["holds"] is True
