@@ -329,8 +329,10 @@ def csv_columns(header: list[str], source: SourceSpec) -> list[str | None]:
             hint = f" (the header looks {other}-separated: declare delimiter: {other})"
     elif "" in unknown:
         hint = ' (an unnamed column, e.g. a pandas index: declare ignore_columns: [""])'
-    elif source.match_header == "exact" and all(
-        header_name(name, "loose") in source.field_names for name in unknown if name
+    elif (
+        source.match_header == "exact"
+        and unknown  # a column twice, with no unknown one, is no naming problem
+        and all(header_name(name, "loose") in source.field_names for name in unknown if name)
     ):
         hint = " (names differ in case, quotes or spacing only: declare match_header: loose)"
     reason = f"CSV header {header} does not match the schema {list(source.field_names)}"
