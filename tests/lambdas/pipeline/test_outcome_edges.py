@@ -7,7 +7,8 @@ from __future__ import annotations
 from collections import Counter
 
 import pytest
-from pipeline.profiling import assess
+from pipeline.contract import Band
+from pipeline.profiling import _band, assess
 from pipeline.stats import katz_ratio, wilson, z_value
 
 from tests.lambdas.pipeline.harness import profile_spec
@@ -50,3 +51,29 @@ def test_intervals_refuse_what_they_cannot_estimate_with_the_reason():
         wilson(0, 0, z_value(0.95))
     with pytest.raises(ValueError, match=r"^the ratio needs a positive count in the denominator$"):
         katz_ratio(3, 10, 0, 10, z_value(0.95))
+
+
+def test_a_figure_names_its_fail_rule_only_when_it_is_the_interval_and_an_undefined_one_its_reason():
+    """`_band` whole: the figure of an estimate-decided band has no `fail_on`; an interval-decided one has it, and an
+    estimate past FAIL whose interval still reaches the limit says why it is only WARN."""
+    estimate = Band(warn=0.1, fail=0.2, below=False)
+    assert _band(0.15, estimate) == {"value": 0.15, "warn": 0.1, "fail": 0.2, "status": "WARN"}
+    interval = Band(warn=0.1, fail=0.2, below=False, fail_on="interval")
+    assert _band(0.25, interval, (0.15, 0.3)) == {
+        "value": 0.25,
+        "warn": 0.1,
+        "fail": 0.2,
+        "fail_on": "interval",
+        "status": "WARN",
+        "interval": [0.15, 0.3],
+        "reason": "the estimate is past fail_above 0.2, but its interval [0.15, 0.3] reaches it: "
+        "not enough evidence to FAIL",
+    }
+    assert _band(None, estimate) == {
+        "value": None,
+        "warn": 0.1,
+        "fail": 0.2,
+        "status": "WARN",
+        "interval": None,
+        "reason": "",
+    }
