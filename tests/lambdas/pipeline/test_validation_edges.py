@@ -5,6 +5,7 @@ start that its end contradicts."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import tracemalloc
 import zlib
 
@@ -17,6 +18,7 @@ from pipeline.validation import (
     csv_columns,
     decode_as,
     gunzip,
+    key_digest,
 )
 
 from tests.lambdas.pipeline.harness import pipeline_settings
@@ -115,3 +117,16 @@ def test_an_encoding_guessed_from_the_start_that_the_end_contradicts_is_a_reject
         "detected ascii from the first 1048576 bytes, but byte 0xff at offset 1048576 is not ascii: "
         "declare the encoding"
     )
+
+
+def test_no_tab_hint_once_semicolon_is_declared():
+    semicolons = SourceSpec(name="s", format="csv", fields=PAIR.fields, knowledge="none", delimiter=";")
+    assert rejected(["a\tb"], semicolons) == f"CSV header ['a\\tb'] {SCHEMA}: unknown column(s) ['a\\tb']"
+    assert rejected(["a\tb"]).endswith("(the header looks tab-separated: declare delimiter: tab)")
+
+
+def test_a_key_digest_is_the_sha256_of_the_compact_json_array():
+    """Claims in the duplicates table outlive deploys: the digest must stay this exact function of the values."""
+    values = ("A-1", "Zoë", 7, None)
+    expected = hashlib.sha256('["A-1","Zoë",7,null]'.encode()).hexdigest()
+    assert key_digest(values) == expected
