@@ -390,12 +390,8 @@ class JourneyStage(cdk.Stage):
         )
 
     def _journey_signals(self) -> JourneySignals:
-        """What each built stack publishes, by the names its code writes (stacks/observability/signals.py)."""
-        from stacks.agent.stack import METRICS_NAMESPACE as AGENT_NAMESPACE  # noqa: PLC0415
-        from stacks.agent.tools import ANALYST_SERVICE  # noqa: PLC0415
-        from stacks.api.stack import CHAT_SERVICE, STREAM_SERVICE  # noqa: PLC0415
-        from stacks.api.stack import METRICS_NAMESPACE as API_NAMESPACE  # noqa: PLC0415
-        from stacks.knowledge.stack import METRICS_NAMESPACE as KNOWLEDGE_NAMESPACE  # noqa: PLC0415
+        """What each built stack publishes, by the names its code writes (stacks/observability/signals.py). A stack's
+        names are imported only when it is built, like the stack itself."""
         from stacks.observability import signals  # noqa: PLC0415
 
         data, knowledge, guardrails, agent, api = self.data, self.knowledge, self.guardrails, self.agent, self.api
@@ -409,21 +405,18 @@ class JourneyStage(cdk.Stage):
             models.append(signals.priced_model(usecase.models.text, "text", prices))
         if usecase.models is not None and knowledge is not None:
             models.append(signals.priced_model(usecase.models.embedding, "embedding", prices))
-        return signals.JourneySignals(
-            usecase_id=usecase.id,
-            data=signals.DataSignals(
-                namespace=data.metrics_namespace,
-                state_machine=data.state_machine,
-                failed_alarm=next(a for a in data.alarms if a.node.id == "PipelineExecutionsFailed"),
-            )
-            if data is not None
-            else None,
-            knowledge=signals.KnowledgeSignals(
+        knowledge_signals = api_signals = agent_signals = None
+        if knowledge is not None:
+            from stacks.knowledge.stack import METRICS_NAMESPACE as KNOWLEDGE_NAMESPACE  # noqa: PLC0415
+
+            knowledge_signals = signals.KnowledgeSignals(
                 namespace=KNOWLEDGE_NAMESPACE, knowledge_base_id=knowledge.knowledge_base.knowledge_base_id
             )
-            if knowledge is not None
-            else None,
-            api=signals.ApiSignals(
+        if api is not None:
+            from stacks.api.stack import CHAT_SERVICE, STREAM_SERVICE  # noqa: PLC0415
+            from stacks.api.stack import METRICS_NAMESPACE as API_NAMESPACE  # noqa: PLC0415
+
+            api_signals = signals.ApiSignals(
                 api_name=api.api.rest_api_name,
                 web_acl_name=str(api.firewall.web_acl.name),
                 namespace=API_NAMESPACE,
@@ -433,14 +426,26 @@ class JourneyStage(cdk.Stage):
                 log_groups=(api.chat.log_group, api.stream.log_group),
                 critical_alarms=tuple(a for a in api.alarms if a.node.id in ("ChatErrors", "StreamErrors")),
             )
-            if api is not None
+        if agent is not None:
+            from stacks.agent.stack import METRICS_NAMESPACE as AGENT_NAMESPACE  # noqa: PLC0415
+            from stacks.agent.tools import ANALYST_SERVICE  # noqa: PLC0415
+
+            agent_signals = signals.AgentSignals(namespace=AGENT_NAMESPACE, tool_service=ANALYST_SERVICE)
+        return signals.JourneySignals(
+            usecase_id=usecase.id,
+            data=signals.DataSignals(
+                namespace=data.metrics_namespace,
+                state_machine=data.state_machine,
+                failed_alarm=next(a for a in data.alarms if a.node.id == "PipelineExecutionsFailed"),
+            )
+            if data is not None
             else None,
+            knowledge=knowledge_signals,
+            api=api_signals,
             guardrail=signals.GuardrailSignals(guardrails.guardrail_arn, guardrails.guardrail_version)
             if guardrails is not None
             else None,
-            agent=signals.AgentSignals(namespace=AGENT_NAMESPACE, tool_service=ANALYST_SERVICE)
-            if agent is not None
-            else None,
+            agent=agent_signals,
             models=tuple(models),
         )
 
