@@ -45,7 +45,7 @@ def acknowledge_each(resource: IConstruct, reasons: Mapping[str, str]) -> None:
     """Several findings on one resource, each with its reviewed reason, in one call into the CDK.
 
     Synth time is mostly jsii round trips (about a millisecond each) and the kit acknowledges a few hundred
-    findings, so they are batched per resource, and the resource's `Validations` is looked up once.
+    findings, so callers batch them per resource.
     """
     rules = ", ".join(reasons)
     if _is_stack_or_root(resource):
@@ -53,7 +53,8 @@ def acknowledge_each(resource: IConstruct, reasons: Mapping[str, str]) -> None:
     for rule, reason in reasons.items():
         if len(reason.strip()) < MIN_REASON_LENGTH:
             raise ValueError(f"reason for {rule} on {resource.node.path} is shorter than {MIN_REASON_LENGTH} chars")
-    _validations_of(resource).acknowledge(*(cdk.Acknowledgment(id=rule, reason=why) for rule, why in reasons.items()))
+    acknowledgments = [cdk.Acknowledgment(id=rule, reason=why) for rule, why in reasons.items()]
+    cdk.Validations.of(resource).acknowledge(*acknowledgments)
 
 
 def _is_stack_or_root(resource: IConstruct) -> bool:
@@ -61,16 +62,6 @@ def _is_stack_or_root(resource: IConstruct) -> bool:
         return True
     # A CloudFormation element always has a scope; asking the CDK costs two round trips, so only others are asked.
     return not isinstance(resource, cdk.CfnElement) and resource.node.scope is None
-
-
-_VALIDATIONS: weakref.WeakKeyDictionary[IConstruct, cdk.Validations] = weakref.WeakKeyDictionary()
-
-
-def _validations_of(resource: IConstruct) -> cdk.Validations:
-    validations = _VALIDATIONS.get(resource)
-    if validations is None:
-        validations = _VALIDATIONS[resource] = cdk.Validations.of(resource)
-    return validations
 
 
 def each_pack(rule: str) -> list[str]:
