@@ -42,6 +42,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from stacks.common.kms_key import grant_key_use_via
 from stacks.common.nag import acknowledge, acknowledge_all, each_pack, iam5_resource_finding
 from stacks.common.vector_knowledge_base import model_arns
 
@@ -276,12 +277,7 @@ class KitAgent(Construct):
                 [link.agent.alias_arn for link in definition.collaborators],
             )
         # The agent's resources and the guardrail are encrypted with the CMK; Bedrock decrypts them as this role.
-        iam.Grant.add_to_principal(
-            grantee=self.role,
-            actions=["kms:Decrypt"],
-            resource_arns=[self._key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"bedrock.{cdk.Aws.REGION}.amazonaws.com"}},
-        )
+        grant_key_use_via(self._key, self.role, "bedrock", encrypt=False)
         policy = self.role.node.find_child("DefaultPolicy").node.default_child
         assert policy is not None
         acknowledge_all(

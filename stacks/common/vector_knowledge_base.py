@@ -25,7 +25,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3vectors as s3vectors
 from constructs import Construct
 
-from stacks.common.kms_key import add_key_policy_statement
+from stacks.common.kms_key import add_key_policy_statement, grant_key_use_via
 from stacks.common.metrics import MetricProps, block_metric
 from stacks.common.nag import (
     RESOURCE_STAR_REASON,
@@ -335,7 +335,7 @@ class VectorKnowledgeBase(Construct):
                 listing.add_condition("StringLike", {"s3:prefix": [f"{prefix}*"]})
             self.role.add_to_principal_policy(listing)
             if bucket_key is not None:
-                self._allow_key_via(bucket_key, "s3", ["kms:Decrypt"])
+                grant_key_use_via(bucket_key, self.role, "s3", encrypt=False)
         source = S3DataSource(
             self,
             construct_id,
@@ -471,7 +471,7 @@ class VectorKnowledgeBase(Construct):
 
         self._allow(S3_VECTORS_ACTIONS, [index.attr_index_arn])
         # S3 Vectors encrypts and decrypts with the caller's permissions, like S3 with SSE-KMS.
-        self._allow_key_via(self._encryption_key, "s3vectors", ["kms:Decrypt", "kms:GenerateDataKey"])
+        grant_key_use_via(self._encryption_key, self.role, "s3vectors", encrypt=True)
         self._allow_indexing_service(vector_bucket_name)
         return bedrock.CfnKnowledgeBase.StorageConfigurationProperty(
             type="S3_VECTORS",
@@ -510,14 +510,6 @@ class VectorKnowledgeBase(Construct):
 
     def _allow(self, actions: list[str], resources: list[str]) -> None:
         iam.Grant.add_to_principal(grantee=self.role, actions=actions, resource_arns=resources)
-
-    def _allow_key_via(self, key: kms.IKey, service: str, actions: list[str]) -> None:
-        iam.Grant.add_to_principal(
-            grantee=self.role,
-            actions=actions,
-            resource_arns=[key.key_arn],
-            conditions={"StringEquals": {"kms:ViaService": f"{service}.{cdk.Aws.REGION}.amazonaws.com"}},
-        )
 
 
 def foundation_model_arn(scope: Construct, model_id: str, region: str | None = None) -> str:
