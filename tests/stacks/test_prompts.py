@@ -13,7 +13,6 @@ import aws_cdk as cdk
 import botocore.session
 import pytest
 from aws_cdk.assertions import Match, Template
-from cfnlint.api import ManualArgs, lint
 from common.prompts.contract import PROMPT_VERSION_ARN, TaskPrompts
 
 from stacks.app_builder import cdk_json_context
@@ -27,6 +26,7 @@ from stacks.prompts.settings import PromptsSettings, parse_prompts_settings
 from stacks.prompts.stack import PromptsProps, PromptsStack
 from stacks.stage import JourneyStage
 from stacks.usecase_files import UseCaseFiles, load_usecase_files
+from tests.cfn_lint import lint_template, problems
 from tests.stacks.test_forking import ENV, KEY_ARN, KEY_POLICY_WARNING, Imported, _synth
 from tools.iam_check import check, load_allowlist
 
@@ -34,7 +34,6 @@ USECASE = "customer-retention"
 PREFIX = "journey-customer-retention-prod"
 BOTOCORE = botocore.session.get_session()
 BEDROCK_NAME = re.compile(r"^([0-9a-zA-Z][_-]?){1,100}$")  # CreatePrompt's name form (botocore model below)
-LINT_REGIONS = ["us-east-1", "eu-west-1"]
 
 
 @pytest.fixture(scope="module")
@@ -372,14 +371,13 @@ def test_the_caller_gets_exactly_the_named_actions_on_the_selected_versions(buil
 def test_the_templates_pass_the_offline_iam_check_and_cfn_lint(built):
     assert check(built["templates"], load_allowlist()) == []
     template = built["templates"]["Prompts"]
-    matches = lint(json.dumps(template), regions=LINT_REGIONS, config=ManualArgs(regions=LINT_REGIONS))
-    assert [f"{m.rule.id} {m.message}" for m in matches] == []
+    assert problems(template) == []
 
 
 def test_cfn_lint_knows_the_prompt_schema():
     """A prompt with two variants is refused by Bedrock; the check catches a variant of the wrong shape."""
     resource = {"Type": "AWS::Bedrock::Prompt", "Properties": {"Name": "a", "Variants": [{"Name": "v"}]}}
-    matches = lint(json.dumps({"Resources": {"R": resource}}), regions=LINT_REGIONS)
+    matches = lint_template({"Resources": {"R": resource}})
     assert matches
 
 

@@ -184,14 +184,25 @@ class _Records(logging.Handler):
 def test_the_quarantine_is_logged_as_a_warning_with_its_reason(aws):
     # A handler on the module's own logger, not caplog's on the root: what reaches the root depends on what other
     # tests in the same worker did to the shared Powertools logger ("service_undefined"), so caplog flaked.
+    # Its level, its disabled flag and logging.disable are pinned for the call too: a library configuring logging
+    # in an earlier test of the same worker (dictConfig disables existing loggers by default) must not hide it.
     aws.put_object(Bucket=RAW, Key=PROFILE_KEY, Body=b"raw")
     collected, stdlib_logger = _Records(), logging.getLogger(quarantine.logger.name)  # the one Powertools wraps
+    saved = (stdlib_logger.level, stdlib_logger.disabled, logging.root.manager.disable)
     stdlib_logger.addHandler(collected)
+    stdlib_logger.setLevel(logging.INFO)
+    stdlib_logger.disabled = False
+    logging.disable(logging.NOTSET)
     try:
         route("process", PROFILE_KEY, records_in=1, error=ERROR)
     finally:
         stdlib_logger.removeHandler(collected)
-    (entry,) = [r for r in collected.records if r.getMessage() == "object quarantined"]
+        stdlib_logger.setLevel(saved[0])
+        stdlib_logger.disabled = saved[1]
+        logging.disable(saved[2])
+    entries = [r for r in collected.records if r.getMessage() == "object quarantined"]
+    assert len(entries) == 1, [(r.name, r.levelname, r.getMessage()) for r in collected.records]
+    (entry,) = entries
     assert entry.levelname == "WARNING"
     assert (entry.key, entry.step, entry.error, entry.cause, entry.run_id) == (  # type: ignore[attr-defined]
         PROFILE_KEY,
