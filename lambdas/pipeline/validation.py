@@ -275,7 +275,7 @@ def validate_object(
 
 
 def read_rows(
-    text: str, source: SourceSpec, limits: Limits, *, offset: int = 0
+    text: str, source: SourceSpec, limits: Limits, *, offset: int
 ) -> Iterator[tuple[int, Any, dict[str, Any] | str | None]]:
     """(position, raw, parsed record, a reason, or None for a blank row) for each row of the object; positions
     start after ``offset`` rows (a part of a big object)."""

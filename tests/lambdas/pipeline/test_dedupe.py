@@ -4,6 +4,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Sequence
 
 import pandas as pd  # type: ignore[import-untyped]
@@ -48,6 +50,22 @@ def test_dedupe_records_quarantines_whole_record_repeats_naming_the_first():
         (row, f"duplicate of record {first} in the same object") for row, first in first_positions(df, None)
     ]
     assert result.repeated == 0
+    # The quarantine gets each repeat as read (the CSV row's fields), so nothing of it is lost.
+    rows = {i + 2: [str(v) for v in values] for i, values in enumerate(df.itertuples(index=False))}
+    assert [r.raw for r in result.rejects] == [rows[row] for row, _ in first_positions(df, None)]
+
+
+def test_dedupe_records_keeps_each_first_record_whole_and_claims_its_digest():
+    df = frame()
+    result = validate_bytes(as_csv(df), source(dedupe="records"), LIMITS)
+    kept = df[~df.duplicated()]
+    assert [(v.position, v.record) for v in result.valid] == [
+        (i + 2, {name: int(value) for name, value in row.items()}) for i, row in kept.iterrows()
+    ]
+    # The claim across objects: sha256 of the record as sorted, compact JSON (computed here, not by the module).
+    for valid in result.valid:
+        text = json.dumps(valid.record, sort_keys=True, separators=(",", ":"))
+        assert valid.claim == hashlib.sha256(text.encode()).hexdigest()
 
 
 def test_a_key_quarantines_rows_that_share_it_even_when_the_rest_differs():

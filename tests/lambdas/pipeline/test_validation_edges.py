@@ -13,12 +13,14 @@ import pytest
 from pipeline.contract import FieldSpec, SourceSpec
 from pipeline.validation import (
     MAX_REASON_CHARS,
+    NO_RECORDS,
     ObjectRejected,
     _counted,
     csv_columns,
     decode_as,
     gunzip,
     key_digest,
+    validate_object,
 )
 
 from tests.lambdas.pipeline.harness import pipeline_settings
@@ -130,3 +132,18 @@ def test_a_key_digest_is_the_sha256_of_the_compact_json_array():
     values = ("A-1", "Zoë", 7, None)
     expected = hashlib.sha256('["A-1","Zoë",7,null]'.encode()).hexdigest()
     assert key_digest(values) == expected
+
+
+def test_an_object_of_a_header_and_blank_rows_is_one_rejected_record_and_a_part_of_them_is_blanks_only():
+    limits = pipeline_settings().limits
+    with pytest.raises(ObjectRejected) as raised:
+        validate_object("a,b\n\n\n", PAIR, limits)
+    # The object itself is the record the quarantine holds; its blank rows are not counted a second time.
+    assert (raised.value.reason, raised.value.records, raised.value.skipped_blank, raised.value.rows) == (
+        NO_RECORDS,
+        1,
+        0,
+        1,
+    )
+    part = validate_object("a,b\n\n\n", PAIR, limits, offset=40, part=True)  # the split judged the object
+    assert (part.valid, part.rejects, part.skipped_blank) == ([], [], 2)
