@@ -137,12 +137,20 @@ class Ledger:
 
 class Claims:
     def __init__(
-        self, client: Any, table: str, *, ttl_days: int = 365, clock: Callable[[], float] = time.time, workers: int = 16
+        self,
+        client: Any,
+        table: str,
+        *,
+        ttl_days: int = 365,
+        clock: Callable[[], float] = time.time,
+        sleep: Callable[[float], None] = time.sleep,
+        workers: int = 16,
     ) -> None:
         self._db = client
         self._table = table
         self._ttl_seconds = ttl_days * 86400
         self._clock = clock
+        self._sleep = sleep  # the back-off between batch reads of unprocessed keys
         self._workers = workers
 
     @staticmethod
@@ -171,7 +179,7 @@ class Claims:
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
-                time.sleep(0.05 * 2**_attempt)
+                self._sleep(0.05 * 2**_attempt)
             else:
                 raise Throttled("BatchGetItem: keys still unprocessed after retries")
         return found
