@@ -11,6 +11,7 @@ import codecs
 import gzip
 import io
 import json
+import re
 from collections.abc import Iterator
 from typing import Any
 
@@ -291,6 +292,27 @@ def test_a_part_that_fails_leaves_nothing_counted_and_the_object_is_assembled_on
     call(quarantine, {"phase": "process", "failed": {**parted, "error": {"Error": "States.TaskFailed"}}})
     counts = Ledger(boto3.client("dynamodb"), "ledger").counts(run["id"])
     assert (counts["rows_in"], counts["quarantined"], counts["objects_quarantined"]) == (101, 101, 1)
+
+
+def test_assemble_refuses_parts_that_do_not_add_up_to_the_split_and_an_object_not_split(aws):
+    run = run_of("uneven")
+    body = generate()["profiles/part-000.jsonl"]
+    key = f"{run['prefix']}profiles/part-000.jsonl"
+    aws.put_object(Bucket=RAW, Key=key, Body=body)
+    parted = call(split, {"key": key, "size": len(body), "run": run})
+    for number in listed(aws, RAW, parted["parts_prefix"]):
+        call(part, {"part": number, **{k: parted[k] for k in ("key", "run", "source", "encoding")}})
+    counts_key = rows.part_key(run["id"], key, "counts", 0)
+    counts = json.loads(aws.get_object(Bucket=RAW, Key=counts_key)["Body"].read())
+    # One part read two rows more than the split cut: one a record, one blank.
+    counts |= {"rows_in": counts["rows_in"] + 2, "records_in": counts["records_in"] + 1, "skipped_blank": 1}
+    aws.put_object(Bucket=RAW, Key=counts_key, Body=json.dumps(counts).encode())
+    expected = f"{key}: the parts read 103 rows (102 records, 1 blank), the split cut 101 (101 records, 0 blank)"
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        call(assemble, parted)
+    refused = f"{key}: only a split object is assembled (the state machine routes it)"
+    with pytest.raises(ValueError, match=f"^{re.escape(refused)}$"):
+        call(assemble, {**parted, "route": "whole"})
 
 
 @pytest.mark.parametrize(
