@@ -294,25 +294,60 @@ def test_a_part_that_fails_leaves_nothing_counted_and_the_object_is_assembled_on
     assert (counts["rows_in"], counts["quarantined"], counts["objects_quarantined"]) == (101, 101, 1)
 
 
-def test_assemble_refuses_parts_that_do_not_add_up_to_the_split_and_an_object_not_split(aws):
-    run = run_of("uneven")
-    body = generate()["profiles/part-000.jsonl"]
+def split_and_part(aws: Any, name: str, body: bytes) -> tuple[dict[str, Any], str]:
+    """An object split and every part processed; its parted answer and the key of part 0's counts."""
+    run = run_of(name)
     key = f"{run['prefix']}profiles/part-000.jsonl"
     aws.put_object(Bucket=RAW, Key=key, Body=body)
     parted = call(split, {"key": key, "size": len(body), "run": run})
     for number in listed(aws, RAW, parted["parts_prefix"]):
         call(part, {"part": number, **{k: parted[k] for k in ("key", "run", "source", "encoding")}})
-    counts_key = rows.part_key(run["id"], key, "counts", 0)
-    counts = json.loads(aws.get_object(Bucket=RAW, Key=counts_key)["Body"].read())
-    # One part read two rows more than the split cut: one a record, one blank.
-    counts |= {"rows_in": counts["rows_in"] + 2, "records_in": counts["records_in"] + 1, "skipped_blank": 1}
-    aws.put_object(Bucket=RAW, Key=counts_key, Body=json.dumps(counts).encode())
-    expected = f"{key}: the parts read 103 rows (102 records, 1 blank), the split cut 101 (101 records, 0 blank)"
+    return parted, rows.part_key(run["id"], key, "counts", 0)
+
+
+def rewrite(aws: Any, key: str, **changes: int) -> None:
+    counts = json.loads(aws.get_object(Bucket=RAW, Key=key)["Body"].read())
+    aws.put_object(
+        Bucket=RAW,
+        Key=key,
+        Body=json.dumps(
+            {n: counts[n] + d for n, d in changes.items()} | {n: v for n, v in counts.items() if n not in changes}
+        ).encode(),
+    )
+
+
+def test_assemble_refuses_parts_that_do_not_add_up_to_the_split_and_an_object_not_split(aws):
+    body = generate()["profiles/part-000.jsonl"] + b"\n\n"  # 101 records and 2 blank rows
+    parted, counts = split_and_part(aws, "uneven", body)
+    key = parted["key"]
+    assert (parted["rows_in"], parted["records_in"], parted["skipped_blank"]) == (103, 101, 2)
+    rewrite(aws, counts, rows_in=2, records_in=1, skipped_blank=1)  # a part read a record and a blank row more
+    expected = f"{key}: the parts read 105 rows (102 records, 3 blank), the split cut 103 (101 records, 2 blank)"
     with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
         call(assemble, parted)
     refused = f"{key}: only a split object is assembled (the state machine routes it)"
     with pytest.raises(ValueError, match=f"^{re.escape(refused)}$"):
         call(assemble, {**parted, "route": "whole"})
+
+
+def test_assemble_refuses_parts_whose_redacted_and_redact_rejected_do_not_make_the_valid(aws):
+    parted, counts = split_and_part(aws, "unredacted", generate()["profiles/part-000.jsonl"])
+    rewrite(aws, counts, redact_rejected=2)  # two records counted twice: redacted and refused
+    expected = f"{parted['key']}: parts redacted 102 of 100"  # of 101 records, validate rejects 1 (planted)
+    with pytest.raises(ValueError, match=f"^{re.escape(expected)}$"):
+        call(assemble, parted)
+
+
+def test_a_parts_redact_rejects_are_assembled_into_the_objects_quarantine_file(aws):
+    parted, counts = split_and_part(aws, "refused", generate()["profiles/part-000.jsonl"])
+    rewrite(aws, counts, redacted=-1, redact_rejected=1)  # Comprehend refused one record of part 0
+    refused = b'{"position": 2, "reason": "Comprehend refused the record"}\n'
+    run = parted["run"]
+    aws.put_object(Bucket=RAW, Key=rows.part_key(run["id"], parted["key"], "redact-rejects", 0), Body=refused)
+    assembled = call(assemble, parted)
+    assert (assembled["redacted"], assembled["redact_rejected"], assembled["valid"]) == (99, 1, 100)
+    quarantined = aws.get_object(Bucket=QUARANTINE, Key=keys.rejects_key(parted["key"], "redact"))["Body"].read()
+    assert quarantined == refused
 
 
 @pytest.mark.parametrize(
