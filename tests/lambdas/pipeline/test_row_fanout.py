@@ -340,12 +340,34 @@ def test_assemble_refuses_parts_whose_redacted_and_redact_rejected_do_not_make_t
 
 def test_a_parts_redact_rejects_are_assembled_into_the_objects_quarantine_file(aws):
     parted, counts = split_and_part(aws, "refused", generate()["profiles/part-000.jsonl"])
-    rewrite(aws, counts, redacted=-1, redact_rejected=1)  # Comprehend refused one record of part 0
+    # Comprehend refused one record of part 0 (after 3 requests), and one was a whole-record repeat (kept, counted).
+    rewrite(aws, counts, redacted=-1, redact_rejected=1, repeated=1, requests=3, records_with_pii=2)
     refused = b'{"position": 2, "reason": "Comprehend refused the record"}\n'
     run = parted["run"]
     aws.put_object(Bucket=RAW, Key=rows.part_key(run["id"], parted["key"], "redact-rejects", 0), Body=refused)
     assembled = call(assemble, parted)
     assert (assembled["redacted"], assembled["redact_rejected"], assembled["valid"]) == (99, 1, 100)
+    # Every counter is the sum over the parts' counts files, added up here from the files themselves.
+    parts = [
+        json.loads(aws.get_object(Bucket=RAW, Key=rows.part_key(run["id"], parted["key"], "counts", n))["Body"].read())
+        for n in range(parted["parts"])
+    ]
+    summed = (
+        "rows_in",
+        "records_in",
+        "rejected",
+        "valid",
+        "skipped_blank",
+        "repeated",
+        "redacted",
+        "redact_rejected",
+        "records_with_pii",
+        "requests",
+    )
+    assert {name: assembled[name] for name in summed} == {name: sum(p[name] for p in parts) for name in summed}
+    assert (assembled["repeated"], assembled["size"]) == (1, parted["size"])
+    assert assembled["requests"] >= 3  # the tampered part's counts are in
+    assert assembled["records_with_pii"] >= 2
     quarantined = aws.get_object(Bucket=QUARANTINE, Key=keys.rejects_key(parted["key"], "redact"))["Body"].read()
     assert quarantined == refused
 
