@@ -1,0 +1,78 @@
+"""The splitter's edges (lambdas/pipeline/rows.py): part names that refuse what they do not name, the reason
+limit, a CSV without a usable header, the declared delimiter deciding where a quoted record ends, and a row the
+CSV reader cannot read counted as a record (its part rejects it), never as a blank row."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import pytest
+from pipeline import keys, rows
+from pipeline.contract import Limits
+from pipeline.rows import Unsplittable
+from pipeline.validation import MAX_REASON_CHARS, NO_HEADER, ObjectRejected, csv_field_limit, validate_bytes
+
+from tests.lambdas.pipeline.test_row_fanout import SOURCE, cut
+
+RUN, KEY, OTHER = "run-1", "datasets/d/purchases/a.csv", "datasets/d/purchases/b.csv"
+LIMITS = Limits(max_object_bytes=1 << 20, max_record_bytes=200, max_document_bytes=1000, row_fanout_bytes=1024)
+
+
+def test_part_names_refuse_what_they_do_not_name():
+    with pytest.raises(ValueError, match=r"^unknown part kind 'nope'$"):
+        rows.parts_prefix(RUN, KEY, "nope")
+    with pytest.raises(ValueError, match=r"^a rows part is named by its number and offset: rows_key$"):
+        rows.part_key(RUN, KEY, "rows", 0)
+    assert rows.part_of(RUN, KEY, rows.rows_key(RUN, KEY, 3, 120)) == (3, 120)
+    # A rows part of another object of the run: same length of prefix, a name that would parse.
+    stranger = rows.rows_key(RUN, OTHER, 3, 120)
+    with pytest.raises(keys.LayoutError) as raised:
+        rows.part_of(RUN, KEY, stranger)
+    assert str(raised.value) == f"'{stranger}' is not a rows part of {KEY} in run {RUN}"
+
+
+@pytest.mark.parametrize(
+    ("length", "kept"), [(2 * MAX_REASON_CHARS, 2 * MAX_REASON_CHARS), (2 * MAX_REASON_CHARS + 1, 2 * MAX_REASON_CHARS)]
+)
+def test_a_reason_is_cut_at_twice_the_reason_limit(length, kept):
+    assert len(Unsplittable("x" * length, "text").reason) == kept
+
+
+def test_a_csv_whose_header_the_reader_refuses_is_unsplittable_without_a_header_counted_as_text():
+    csv_field_limit(LIMITS)
+    data = ('"' + "a" * (csv.field_size_limit() + 1) + '"\n1,2,3\n').encode()
+    with pytest.raises(Unsplittable) as raised:
+        cut(data, SOURCE, LIMITS, part_bytes=64)
+    assert (raised.value.reason, raised.value.counted) == (NO_HEADER, "text")  # its decoded text's lines count
+
+
+def test_a_header_that_does_not_match_is_unsplittable_with_validates_reason_counted_as_text():
+    data = b"order_id,customer\n1,2\n"
+    with pytest.raises(ObjectRejected) as whole:
+        validate_bytes(data, SOURCE, LIMITS)
+    with pytest.raises(Unsplittable) as raised:
+        cut(data, SOURCE, LIMITS, part_bytes=64)
+    assert (raised.value.reason, raised.value.counted) == (whole.value.reason, "text")
+
+
+def test_the_declared_delimiter_decides_where_a_quoted_record_ends():
+    # With ";" the quote after "x," is inside a field, so each line is a record; read with ",", the quote would
+    # open a field and the two lines would make one record.
+    semicolons = SOURCE.model_copy(update={"delimiter": ";"})
+    data = b'order_id;customer_id;service\nx,"y;c1;s1\nz";c2;s2\n'
+    split = rows.split_object(
+        io.BytesIO(data), semicolons, LIMITS, gzipped=False, part_bytes=1 << 10, write=lambda *_: None
+    )
+    assert (split.records, split.skipped_blank) == (2, 0)
+    assert len(validate_bytes(data, semicolons, LIMITS).valid) == 2  # as validate reads the whole object
+
+
+def test_a_row_the_csv_reader_refuses_is_a_record_for_the_part_to_reject_not_a_blank_row():
+    csv_field_limit(LIMITS)
+    too_long = '"' + "a" * (csv.field_size_limit() + 1) + '",b,c\n'
+    data = ("order_id,customer_id,service\n" + too_long + "1,2,3\n").encode()
+    split = rows.split_object(
+        io.BytesIO(data), SOURCE, LIMITS, gzipped=False, part_bytes=1 << 20, write=lambda *_: None
+    )
+    assert (split.records, split.skipped_blank) == (2, 0)
