@@ -13,7 +13,7 @@ from pipeline.contract import Limits
 from pipeline.rows import Unsplittable
 from pipeline.validation import MAX_REASON_CHARS, NO_HEADER, ObjectRejected, csv_field_limit, validate_bytes
 
-from tests.lambdas.pipeline.test_row_fanout import SOURCE, cut
+from tests.lambdas.pipeline.test_row_fanout import JSONL, SOURCE, cut
 
 RUN, KEY, OTHER = "run-1", "datasets/d/purchases/a.csv", "datasets/d/purchases/b.csv"
 LIMITS = Limits(max_object_bytes=1 << 20, max_record_bytes=200, max_document_bytes=1000, row_fanout_bytes=1024)
@@ -76,3 +76,31 @@ def test_a_row_the_csv_reader_refuses_is_a_record_for_the_part_to_reject_not_a_b
         io.BytesIO(data), SOURCE, LIMITS, gzipped=False, part_bytes=1 << 20, write=lambda *_: None
     )
     assert (split.records, split.skipped_blank) == (2, 0)
+
+
+def test_a_utf16_byte_order_mark_is_a_reject_unless_the_encoding_is_auto():
+    data = "order_id,customer_id,service\n1,2,3\n".encode("utf-16")
+    with pytest.raises(Unsplittable) as raised:
+        cut(data, SOURCE, LIMITS, part_bytes=1 << 10)
+    reason = "UTF-16/UTF-32 byte-order mark: the source is read as utf-8 (declare utf-16)"
+    assert (raised.value.reason, raised.value.counted) == (reason, "bytes")  # not decodable: its bytes' lines count
+    auto = SOURCE.model_copy(update={"encoding": "auto"})
+    ((number, offset, body),) = cut(data, auto, LIMITS, part_bytes=1 << 10)
+    assert (number, offset, body) == (0, 0, b"order_id,customer_id,service\n1,2,3\n")  # parts are UTF-8
+
+
+A, B, C = b'{"a":1}\n', b'{"a":2}\n', b'{"a":3}\n'  # 8 bytes each
+
+
+@pytest.mark.parametrize(
+    ("part_bytes", "parts"),
+    [
+        (16, [(0, A + B), (2, C)]),  # exactly two rows fit
+        (15, [(0, A), (1, B), (2, C)]),  # one byte short: a row a part (never cut)
+        (1 << 10, [(0, A + B + C)]),
+    ],
+)
+def test_a_part_holds_rows_up_to_exactly_its_size(part_bytes, parts):
+    found = cut(A + B + C, JSONL, LIMITS, part_bytes=part_bytes)
+    assert [(offset, body) for _, offset, body in found] == parts
+    assert [number for number, _, _ in found] == list(range(len(parts)))
