@@ -10,13 +10,21 @@ import io
 import pytest
 from pipeline import keys, rows
 from pipeline.contract import Limits
-from pipeline.rows import Unsplittable
-from pipeline.validation import MAX_REASON_CHARS, NO_HEADER, ObjectRejected, csv_field_limit, validate_bytes
+from pipeline.rows import CHUNK_BYTES, Unsplittable
+from pipeline.validation import (
+    MAX_REASON_CHARS,
+    NO_HEADER,
+    NO_RECORDS,
+    ObjectRejected,
+    csv_field_limit,
+    validate_bytes,
+)
 
 from tests.lambdas.pipeline.test_row_fanout import JSONL, SOURCE, cut
 
 RUN, KEY, OTHER = "run-1", "datasets/d/purchases/a.csv", "datasets/d/purchases/b.csv"
 LIMITS = Limits(max_object_bytes=1 << 20, max_record_bytes=200, max_document_bytes=1000, row_fanout_bytes=1024)
+LIMITS_BIG = LIMITS.model_copy(update={"max_object_bytes": 4 << 20})
 
 
 def test_part_names_refuse_what_they_do_not_name():
@@ -104,3 +112,37 @@ def test_a_part_holds_rows_up_to_exactly_its_size(part_bytes, parts):
     found = cut(A + B + C, JSONL, LIMITS, part_bytes=part_bytes)
     assert [(offset, body) for _, offset, body in found] == parts
     assert [number for number, _, _ in found] == list(range(len(parts)))
+
+
+def test_what_is_never_split_and_an_object_of_no_records():
+    text = SOURCE.model_copy(update={"format": "text"})
+    with pytest.raises(ValueError, match=r"^a text source is never split$"):
+        cut(b"words", text, LIMITS, part_bytes=1 << 10)
+    with pytest.raises(ValueError, match=r"^part_bytes must be positive$"):
+        cut(b'{"a":1}\n', JSONL, LIMITS, part_bytes=0)
+    with pytest.raises(Unsplittable) as raised:
+        cut(b"order_id,customer_id,service\n,,\n\n", SOURCE, LIMITS, part_bytes=1 << 10)
+    assert (raised.value.reason, raised.value.counted) == (NO_RECORDS, "text")
+
+
+def test_encoding_auto_reads_utf8_whose_first_megabyte_ends_inside_a_character():
+    # The sample auto chooses from is the first CHUNK_BYTES: a character cut there is not a reason to guess again.
+    auto = SOURCE.model_copy(update={"encoding": "auto"})
+    header = b"order_id,customer_id,service\n"
+    row = "1,2,caf\u00e9\n".encode()  # the é's two bytes straddle the boundary: "1,2,caf" ends at CHUNK_BYTES - 1
+    need = CHUNK_BYTES - len(b"1,2,caf") - 1 - len(header)
+    lines = need // 6 - 1
+    pad = b"1" * (need - 6 * lines - 5) + b",2,x\n"
+    data = header + b"1,2,x\n" * lines + pad + row
+    assert data[CHUNK_BYTES - 1 : CHUNK_BYTES + 1] == "\u00e9".encode()
+    body = b"".join(part for _, _, part in cut(data, auto, LIMITS_BIG, part_bytes=1 << 22))
+    assert body.endswith(row)
+
+
+def test_encoding_auto_still_rejects_a_nul_byte():
+    auto = SOURCE.model_copy(update={"encoding": "auto"})
+    data = b"order_id,customer_id,service\n1,2\x00,3\n"
+    with pytest.raises(Unsplittable) as raised:
+        cut(data, auto, LIMITS, part_bytes=1 << 10)
+    reason = f"binary content: NUL byte at offset {data.index(0)}"
+    assert (raised.value.reason, raised.value.counted) == (reason, "bytes")
