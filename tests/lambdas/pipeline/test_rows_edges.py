@@ -5,6 +5,7 @@ CSV reader cannot read counted as a record (its part rejects it), never as a bla
 from __future__ import annotations
 
 import csv
+import gzip
 import io
 
 import pytest
@@ -146,3 +147,32 @@ def test_encoding_auto_still_rejects_a_nul_byte():
         cut(data, auto, LIMITS, part_bytes=1 << 10)
     reason = f"binary content: NUL byte at offset {data.index(0)}"
     assert (raised.value.reason, raised.value.counted) == (reason, "bytes")
+
+
+def test_an_empty_object_is_unsplittable_and_one_record():
+    with pytest.raises(Unsplittable) as raised:
+        cut(b"", JSONL, LIMITS, part_bytes=1 << 10)
+    assert (raised.value.reason, raised.value.counted) == ("empty object", None)  # counted: the object itself
+
+
+@pytest.mark.parametrize("data", [b"\x00{}\n", b'{"a":1}\n{"a":\x002}\n\x00\n'])
+def test_the_first_nul_byte_is_named_even_at_offset_zero(data):
+    with pytest.raises(Unsplittable) as raised:
+        cut(data, JSONL, LIMITS, part_bytes=1 << 10)
+    assert (raised.value.reason, raised.value.counted) == (
+        f"binary content: NUL byte at offset {data.index(0)}",
+        "bytes",
+    )
+
+
+@pytest.mark.parametrize(("expanded", "refused"), [(1000, False), (1001, True)])
+def test_a_gzip_object_may_expand_to_exactly_max_fanout_object_bytes(expanded, refused):
+    limits = LIMITS.model_copy(update={"max_fanout_object_bytes": 1000})
+    data = gzip.compress(b'{"a":1}\n' * 125 + b" " * (expanded - 1000))  # 1,000 bytes of records, then spaces
+    if not refused:
+        assert cut(data, JSONL, limits, part_bytes=1 << 10, gzipped=True)
+        return
+    with pytest.raises(Unsplittable) as raised:
+        cut(data, JSONL, limits, part_bytes=1 << 10, gzipped=True)
+    reason = "gzip object expands past max_fanout_object_bytes 1000: not decompressed further"
+    assert (raised.value.reason, raised.value.counted) == (reason, None)
