@@ -7,6 +7,7 @@ from __future__ import annotations
 import csv
 import gzip
 import io
+from functools import partial
 
 import pytest
 from pipeline import keys, rows
@@ -21,7 +22,7 @@ from pipeline.validation import (
     validate_bytes,
 )
 
-from tests.lambdas.pipeline.test_row_fanout import JSONL, SOURCE, cut
+from tests.lambdas.pipeline.test_row_fanout import JSONL, SOURCE, Trickle, cut
 
 RUN, KEY, OTHER = "run-1", "datasets/d/purchases/a.csv", "datasets/d/purchases/b.csv"
 LIMITS = Limits(max_object_bytes=1 << 20, max_record_bytes=200, max_document_bytes=1000, row_fanout_bytes=1024)
@@ -176,3 +177,26 @@ def test_a_gzip_object_may_expand_to_exactly_max_fanout_object_bytes(expanded, r
         cut(data, JSONL, limits, part_bytes=1 << 10, gzipped=True)
     reason = "gzip object expands past max_fanout_object_bytes 1000: not decompressed further"
     assert (raised.value.reason, raised.value.counted) == (reason, None)
+
+
+@pytest.mark.parametrize("refused", [False, True])
+@pytest.mark.parametrize(
+    ("source", "first", "end"),
+    [(JSONL, b'{"a":1}\n', b"\n"), (JSONL, b"", b"\n"), (SOURCE, b"order_id,customer_id,service\r1,2,3\r", b"\r")],
+    ids=["jsonl", "jsonl-first-row", "csv-cr"],
+)
+def test_a_row_may_be_max_object_bytes_characters_read_a_byte_at_a_time(source, first, end, refused):
+    # The row's characters are counted as they arrive, across reads, until its line is known to end: at the LF
+    # for JSONL, so the LF is not held; a lone CR only when the next read does not start with LF, so it is.
+    limits = LIMITS.model_copy(update={"max_object_bytes": 64})
+    held = 64 + refused  # characters held at once
+    row = b"1,2," + b"x" * (held - 1 - 4) if source is SOURCE else b'{"a":"' + b"x" * (held - 8) + b'"}'
+    assert len(row + end) - (end == b"\n") == held
+    split = partial(rows.split_object, Trickle(first + row + end, 1), source, limits, gzipped=False, part_bytes=1 << 10)
+    if not refused:
+        assert split(write=lambda *_: None).records == (2 if first else 1)
+        return
+    with pytest.raises(Unsplittable) as raised:
+        split(write=lambda *_: None)
+    reason = "a row of more than 64 characters (max_object_bytes): no part could hold it"
+    assert (raised.value.reason, raised.value.counted) == (reason, "text")
