@@ -200,3 +200,20 @@ def test_a_row_may_be_max_object_bytes_characters_read_a_byte_at_a_time(source, 
         split(write=lambda *_: None)
     reason = "a row of more than 64 characters (max_object_bytes): no part could hold it"
     assert (raised.value.reason, raised.value.counted) == (reason, "text")
+
+
+@pytest.mark.parametrize(
+    ("tail", "byte"), [(b'{"a":"\xff"}\n', 0xFF), (b'{"a":"\xc3', 0xC3)], ids=["mid", "at-the-end"]
+)
+def test_encoding_auto_that_chose_utf8_names_a_later_byte_that_is_not(tail, byte):
+    # After the sample auto reads: a byte no UTF-8 holds, or the object ending inside a character.
+    auto = JSONL.model_copy(update={"encoding": "auto"})
+    line = b'{"a":1}\n'
+    data = line * (CHUNK_BYTES // len(line) + 1) + tail
+    with pytest.raises(Unsplittable) as raised:
+        cut(data, auto, LIMITS_BIG, part_bytes=1 << 22)
+    reason = (
+        f"encoding auto chose utf-8 from the first {CHUNK_BYTES} bytes, but byte 0x{byte:02x} at offset "
+        f"{data.index(byte)} is not utf-8: declare the encoding"
+    )
+    assert (raised.value.reason, raised.value.counted) == (reason, "bytes")
