@@ -217,3 +217,12 @@ def test_encoding_auto_that_chose_utf8_names_a_later_byte_that_is_not(tail, byte
         f"{data.index(byte)} is not utf-8: declare the encoding"
     )
     assert (raised.value.reason, raised.value.counted) == (reason, "bytes")
+
+
+def test_a_long_row_read_in_big_pieces_is_refused_counting_the_piece_it_starts_in():
+    # Reads of 40 bytes: the first ends a line and holds the row's first 32 characters; the second takes the row
+    # to 72 held characters, past the 64 allowed.
+    limits = LIMITS.model_copy(update={"max_object_bytes": 64})
+    data = b'{"a":1}\n' + b'{"a":"' + b"x" * 92 + b'"}\n'
+    with pytest.raises(Unsplittable, match=r"^a row of more than 64 characters"):
+        rows.split_object(Trickle(data, 40), JSONL, limits, gzipped=False, part_bytes=1 << 10, write=lambda *_: None)
