@@ -8,10 +8,9 @@ conditional write with its TTL, and the race where another object claims a diges
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from decimal import Decimal
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
 from botocore.stub import Stubber
@@ -21,14 +20,6 @@ from pipeline.ledger import Claims, Ledger
 NOW = 1_764_633_600.75  # a clock with a fraction: the TTL is whole seconds
 EXPIRES = str(1_764_633_600 + 365 * 86_400)  # claims live a year by default
 SCOPE = "retention/profiles"
-
-
-@pytest.fixture
-def stubbed() -> Iterator[tuple[object, Stubber]]:
-    client = boto3.client("dynamodb", region_name="eu-west-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 def claims_of(client: object, sleeps: list[float] | None = None) -> Claims:
@@ -66,8 +57,8 @@ def put(digest: str, owner: str) -> dict[str, object]:
     }
 
 
-def test_a_new_digest_is_written_a_re_claim_is_not_and_one_held_elsewhere_names_its_owner(stubbed):
-    client, stubber = stubbed
+def test_a_new_digest_is_written_a_re_claim_is_not_and_one_held_elsewhere_names_its_owner(dynamodb_stub):
+    client, stubber = dynamodb_stub
     claims = [("d1", "a.csv#2"), ("d2", "a.csv#3"), ("d3", "a.csv#4")]
     # d2 is held by another object; d3 by this very row (a re-run): neither is written again.
     expect_read(stubber, ["d1", "d2", "d3"], {"d2": "b.csv#7", "d3": "a.csv#4"})
@@ -75,8 +66,8 @@ def test_a_new_digest_is_written_a_re_claim_is_not_and_one_held_elsewhere_names_
     assert claims_of(client).claim(SCOPE, claims) == {"d2": "b.csv#7"}
 
 
-def test_a_digest_claimed_elsewhere_between_the_read_and_the_write_is_read_again_for_its_owner(stubbed):
-    client, stubber = stubbed
+def test_a_digest_claimed_elsewhere_between_the_read_and_the_write_is_read_again_for_its_owner(dynamodb_stub):
+    client, stubber = dynamodb_stub
     claims = [("d1", "a.csv#2"), ("d2", "a.csv#3"), ("d4", "a.csv#5")]
     expect_read(stubber, ["d1", "d2", "d4"], {"d4": "c.csv#1"})
     for digest, owner in claims[:2]:  # both writes lose the race
@@ -88,8 +79,8 @@ def test_a_digest_claimed_elsewhere_between_the_read_and_the_write_is_read_again
     assert claims_of(client).claim(SCOPE, claims) == {"d4": "c.csv#1", "d1": "b.csv#9", "d2": None}
 
 
-def test_reads_go_in_batches_of_at_most_100_keys(stubbed):
-    client, stubber = stubbed
+def test_reads_go_in_batches_of_at_most_100_keys(dynamodb_stub):
+    client, stubber = dynamodb_stub
     digests = [f"d{i:03d}" for i in range(250)]
     expect_read(stubber, digests[:100], {"d007": "x#1"})
     expect_read(stubber, digests[100:200], {})
@@ -97,8 +88,8 @@ def test_reads_go_in_batches_of_at_most_100_keys(stubbed):
     assert claims_of(client).owners(SCOPE, digests) == {"d007": "x#1", "d249": "y#2"}
 
 
-def test_unprocessed_keys_are_read_again_after_a_back_off(stubbed):
-    client, stubber = stubbed
+def test_unprocessed_keys_are_read_again_after_a_back_off(dynamodb_stub):
+    client, stubber = dynamodb_stub
     sleeps: list[float] = []
     expect_read(stubber, ["d1", "d2", "d3"], {"d1": "a#1"}, unprocessed=["d2", "d3"])
     expect_read(stubber, ["d2", "d3"], {"d3": "c#3"}, unprocessed=["d2"])
@@ -107,8 +98,8 @@ def test_unprocessed_keys_are_read_again_after_a_back_off(stubbed):
     assert sleeps == [0.05, 0.1]
 
 
-def test_keys_still_unprocessed_after_eight_reads_are_a_throttle(stubbed):
-    client, stubber = stubbed
+def test_keys_still_unprocessed_after_eight_reads_are_a_throttle(dynamodb_stub):
+    client, stubber = dynamodb_stub
     sleeps: list[float] = []
     for _ in range(8):
         expect_read(stubber, ["d1"], {}, unprocessed=["d1"])
@@ -118,8 +109,8 @@ def test_keys_still_unprocessed_after_eight_reads_are_a_throttle(stubbed):
 
 
 @pytest.mark.parametrize("code", ["ProvisionedThroughputExceededException", "ThrottlingException"])
-def test_a_throttled_read_or_write_becomes_throttled(stubbed, code):
-    client, stubber = stubbed
+def test_a_throttled_read_or_write_becomes_throttled(dynamodb_stub, code):
+    client, stubber = dynamodb_stub
     stubber.add_client_error("batch_get_item", code, "slow down", http_status_code=400)
     with pytest.raises(Throttled, match=r"^BatchGetItem: slow down$"):
         claims_of(client).claim(SCOPE, [("d1", "a#1")])
@@ -129,8 +120,8 @@ def test_a_throttled_read_or_write_becomes_throttled(stubbed, code):
         claims_of(client).claim(SCOPE, [("d1", "a#1")])
 
 
-def test_any_other_error_is_raised_as_it_came(stubbed):
-    client, stubber = stubbed
+def test_any_other_error_is_raised_as_it_came(dynamodb_stub):
+    client, stubber = dynamodb_stub
     stubber.add_client_error("batch_get_item", "AccessDeniedException", http_status_code=400)
     with pytest.raises(ClientError, match="AccessDeniedException"):
         claims_of(client).owners(SCOPE, ["d1"])
@@ -140,8 +131,8 @@ def test_any_other_error_is_raised_as_it_came(stubbed):
         claims_of(client).claim(SCOPE, [("d1", "a#1")])
 
 
-def test_an_object_marker_is_read_consistently_by_the_digest_of_its_key_and_deserialized(stubbed):
-    client, stubber = stubbed
+def test_an_object_marker_is_read_consistently_by_the_digest_of_its_key_and_deserialized(dynamodb_stub):
+    client, stubber = dynamodb_stub
     sk = "OBJ#validate#" + hashlib.sha256(b"raw/retention/a.csv").hexdigest()
     key = {"pk": {"S": "RUN#r-1"}, "sk": {"S": sk}}
     expected = {"TableName": "ledger", "Key": key, "ConsistentRead": True}  # a step retried at once must see it

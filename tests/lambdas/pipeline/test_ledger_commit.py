@@ -8,12 +8,9 @@ out here), so the marker's attributes, the counters' update and every error path
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
 from pipeline.errors import Throttled
 from pipeline.ledger import Ledger
 
@@ -40,14 +37,6 @@ UPDATE = {
 }
 
 
-@pytest.fixture
-def stubbed() -> Iterator[tuple[object, Stubber]]:
-    client = boto3.client("dynamodb", region_name="eu-west-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
-
-
 def commit(client: object, counts: dict[str, int]) -> bool:
     ledger = Ledger(client, "ledger", clock=lambda: NOW)
     return ledger.commit(
@@ -55,20 +44,20 @@ def commit(client: object, counts: dict[str, int]) -> bool:
     )
 
 
-def test_counts_and_the_marker_go_in_one_transaction_without_the_zero_counts(stubbed):
-    client, stubber = stubbed
+def test_counts_and_the_marker_go_in_one_transaction_without_the_zero_counts(dynamodb_stub):
+    client, stubber = dynamodb_stub
     stubber.add_response("transact_write_items", {}, {"TransactItems": [{"Put": PUT}, {"Update": UPDATE}]})
     assert commit(client, {"passed": 7, "skipped_blank": 0, "quarantined": 2}) is True
 
 
-def test_an_object_with_nothing_to_count_writes_only_its_marker(stubbed):
-    client, stubber = stubbed
+def test_an_object_with_nothing_to_count_writes_only_its_marker(dynamodb_stub):
+    client, stubber = dynamodb_stub
     stubber.add_response("put_item", {}, PUT)
     assert commit(client, {"passed": 0}) is True
 
 
-def test_a_repeat_finds_its_marker_and_adds_nothing(stubbed):
-    client, stubber = stubbed
+def test_a_repeat_finds_its_marker_and_adds_nothing(dynamodb_stub):
+    client, stubber = dynamodb_stub
     stubber.add_client_error(
         "transact_write_items",
         "TransactionCanceledException",
@@ -86,8 +75,8 @@ def test_a_repeat_finds_its_marker_and_adds_nothing(stubbed):
         None,  # no reasons given
     ],
 )
-def test_a_transaction_cancelled_for_another_reason_is_raised(stubbed, reasons):
-    client, stubber = stubbed
+def test_a_transaction_cancelled_for_another_reason_is_raised(dynamodb_stub, reasons):
+    client, stubber = dynamodb_stub
     fields = None if reasons is None else {"CancellationReasons": reasons}
     stubber.add_client_error("transact_write_items", "TransactionCanceledException", modeled_fields=fields)
     with pytest.raises(ClientError) as raised:
@@ -95,8 +84,8 @@ def test_a_transaction_cancelled_for_another_reason_is_raised(stubbed, reasons):
     assert raised.value.response["Error"]["Code"] == "TransactionCanceledException"
 
 
-def test_a_throttled_commit_is_throttled_and_any_other_error_is_raised_as_it_came(stubbed):
-    client, stubber = stubbed
+def test_a_throttled_commit_is_throttled_and_any_other_error_is_raised_as_it_came(dynamodb_stub):
+    client, stubber = dynamodb_stub
     stubber.add_client_error("transact_write_items", "ThrottlingException", "slow down")
     with pytest.raises(Throttled, match=r"^TransactWriteItems: slow down$"):
         commit(client, {"passed": 7})
@@ -106,8 +95,8 @@ def test_a_throttled_commit_is_throttled_and_any_other_error_is_raised_as_it_cam
     assert not isinstance(raised.value, Throttled)
 
 
-def test_at_most_250_counters_an_object(stubbed):
-    client, stubber = stubbed
+def test_at_most_250_counters_an_object(dynamodb_stub):
+    client, stubber = dynamodb_stub
     at_limit = {f"n{i}": 1 for i in range(250)}
     stubber.add_response("transact_write_items", {})  # the request is checked by the service model only
     ledger = Ledger(client, "ledger", clock=lambda: NOW)
@@ -116,8 +105,8 @@ def test_at_most_250_counters_an_object(stubbed):
         ledger.commit("r-1", "process", KEY, outcome="processed", counts=at_limit | {"n250": 1}, detail={})
 
 
-def test_the_run_counters_are_read_consistently_without_the_ttl(stubbed):
-    client, stubber = stubbed
+def test_the_run_counters_are_read_consistently_without_the_ttl(dynamodb_stub):
+    client, stubber = dynamodb_stub
     item = {**RUN_KEY, "expires_at": EXPIRES, "passed": {"N": "7"}, "quarantined": {"N": "2"}, "dataset": {"S": "x"}}
     expected = {"TableName": "ledger", "Key": RUN_KEY, "ConsistentRead": True}  # the last step's counts are in
     stubber.add_response("get_item", {"Item": item}, expected)

@@ -7,22 +7,12 @@ expected here (the item spelled out by hand, the TTL from the fixed clock).
 
 from __future__ import annotations
 
-import boto3
 import pytest
 from botocore.exceptions import ClientError
-from botocore.stub import Stubber
 from pipeline.errors import Throttled
 from pipeline.ledger import Ledger
 
 NOW = 1_764_633_600.75  # a clock with a fraction: the TTL is whole seconds
-
-
-@pytest.fixture
-def stubbed():
-    client = boto3.client("dynamodb", region_name="eu-west-1")
-    with Stubber(client) as stubber:
-        yield client, stubber
-        stubber.assert_no_pending_responses()
 
 
 def expected_put(ttl_days: int) -> dict[str, object]:
@@ -44,20 +34,20 @@ ATTRIBUTES = {"dataset": "retention", "objects": 3, "sources": ["profiles", "pur
 
 
 @pytest.mark.parametrize("ttl_days", [90, 1])
-def test_the_run_item_carries_its_attributes_and_expires_ttl_days_after_now(stubbed, ttl_days):
-    client, stubber = stubbed
+def test_the_run_item_carries_its_attributes_and_expires_ttl_days_after_now(dynamodb_stub, ttl_days):
+    client, stubber = dynamodb_stub
     stubber.add_response("put_item", {}, expected_put(ttl_days))
     Ledger(client, "ledger", ttl_days=ttl_days, clock=lambda: NOW).start_run("r-1", ATTRIBUTES)
 
 
-def test_a_retried_start_leaves_the_existing_run_alone(stubbed):
-    client, stubber = stubbed
+def test_a_retried_start_leaves_the_existing_run_alone(dynamodb_stub):
+    client, stubber = dynamodb_stub
     stubber.add_client_error("put_item", "ConditionalCheckFailedException", expected_params=expected_put(90))
     Ledger(client, "ledger", clock=lambda: NOW).start_run("r-1", ATTRIBUTES)  # no error: the run exists
 
 
-def test_a_throttled_table_is_the_error_step_functions_retries(stubbed):
-    client, stubber = stubbed
+def test_a_throttled_table_is_the_error_step_functions_retries(dynamodb_stub):
+    client, stubber = dynamodb_stub
     stubber.add_client_error(
         "put_item", "ProvisionedThroughputExceededException", "slow down", expected_params=expected_put(90)
     )
@@ -65,8 +55,8 @@ def test_a_throttled_table_is_the_error_step_functions_retries(stubbed):
         Ledger(client, "ledger", clock=lambda: NOW).start_run("r-1", ATTRIBUTES)
 
 
-def test_any_other_error_is_raised_as_it_came(stubbed):
-    client, stubber = stubbed
+def test_any_other_error_is_raised_as_it_came(dynamodb_stub):
+    client, stubber = dynamodb_stub
     stubber.add_client_error("put_item", "AccessDeniedException", "no", expected_params=expected_put(90))
     with pytest.raises(ClientError) as caught:
         Ledger(client, "ledger", clock=lambda: NOW).start_run("r-1", ATTRIBUTES)
