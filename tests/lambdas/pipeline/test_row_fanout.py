@@ -19,13 +19,30 @@ import boto3
 import pytest
 from aws_lambda_powertools.utilities import parameters
 from botocore.exceptions import ClientError
+from botocore.stub import Stubber
 from common.clients import client
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from moto import mock_aws
-from pipeline import assemble, assess, finalize, keys, part, profile, publish, quarantine, redact, rows, split, validate
+from pipeline import (
+    assemble,
+    assess,
+    finalize,
+    keys,
+    part,
+    profile,
+    publish,
+    quarantine,
+    redact,
+    rows,
+    runtime,
+    split,
+    validate,
+)
 from pipeline.contract import Limits, PipelineSettings, SourceSpec
+from pipeline.errors import Throttled
 from pipeline.ledger import Ledger
+from pipeline.models import Item
 from pipeline.validation import ObjectRejected, validate_bytes, validate_object
 
 from tests.lambdas.pipeline.harness import LambdaContext, PiiResponder, data_settings, settings_environment
@@ -376,6 +393,12 @@ def test_a_parts_redact_rejects_are_assembled_into_the_objects_quarantine_file(a
     ("relative", "body", "reason", "counted"),
     [
         ("purchases/bad.csv", b"order_id;customer_id\n" + b"O1;C1\n" * 400, "does not match the schema", (400, 0)),
+        (  # counted from the decompressed rows, as validate counts them
+            "purchases/bad.csv.gz",
+            gzip.compress(b"order_id;customer_id\n" + b"O1;C1\n" * 400),
+            "does not match the schema",
+            (400, 0),
+        ),
         ("profiles/binary.jsonl", b'{"a": 1}\n' * 200 + b"\x00\n" + b"\n" * 3, "NUL byte at offset 1800", (201, 3)),
         ("profiles/latin.jsonl", b'{"a": "\xe9"}\n' * 200, "not UTF-8: byte 0xe9 at offset 7", (200, 0)),
         ("profiles/spaces.jsonl", b" \n" * 1000, "object holds only whitespace", (1, 0)),
@@ -422,6 +445,8 @@ def test_an_object_over_the_fanout_cap_is_rejected_unread_and_text_goes_to_valid
         f"object of {cap + 1} bytes exceeds max_fanout_object_bytes {cap}: too large to split into parts"
     )
     assert (parted["records_in"], parted["skipped_blank"]) == (1, 0)
+    with pytest.raises(ClientError, match="NoSuchKey"):  # exactly at the cap it is read (and here not there)
+        call(split, {"key": f"{run['prefix']}profiles/huge.jsonl", "size": cap, "run": run})
     for relative in ("feedback/long.txt", "profiles/a.parquet", "nowhere/a.jsonl", "profiles/a.csv"):
         answer = call(split, {"key": f"{run['prefix']}{relative}", "size": 5000, "run": run})
         assert answer["route"] == "whole", relative  # validate gives it its reason
@@ -603,3 +628,36 @@ def test_a_utf8_bom_is_dropped_and_an_encoding_auto_object_is_detected_from_its_
     whole = validate_bytes(latin, auto, contract().limits)
     assert result.encoding == whole.encoding != "utf-8"  # whatever charset-normalizer picks, both pick it
     assert b"".join(p for _, _, p in found).decode() == latin.decode(whole.encoding)
+
+
+def test_a_throttled_read_of_the_object_is_throttled():
+    s3 = boto3.client("s3", region_name="eu-west-1")
+    with Stubber(s3) as stubber:
+        stubber.add_client_error("get_object", "SlowDown", "reduce your request rate", http_status_code=503)
+        with pytest.raises(Throttled, match=r"^GetObject: reduce your request rate$"):
+            split._Reader(s3, "raw", "datasets/d/profiles/a.jsonl").open()
+
+
+@pytest.mark.parametrize("suffix", ["", ".gz"])
+def test_a_csv_refused_at_its_header_and_not_utf8_further_on_is_rejected_for_the_decoding(aws, suffix):
+    # validate decodes first, so the decoding is its reason and the rows are counted from the bytes; the splitter
+    # decodes a read at a time and meets the header first (the bad byte is a read further on), and must come to
+    # the same answer.
+    shipped = contract()
+    utf8 = shipped.sources["purchases"].model_copy(update={"encoding": "utf-8"})
+    utf8_purchases = shipped.model_copy(update={"sources_": {**shipped.sources, "purchases": utf8}})
+    lines = rows.CHUNK_BYTES // 6 + 1
+    body = b"order_id;customer_id\n" + b"O1;C1\n" * lines + b"\xff\n"
+    run = run_of("late")
+    key = f"{run['prefix']}purchases/late.csv{suffix}"
+    stored = gzip.compress(body) if suffix else body  # counted from the decompressed bytes either way
+    aws.put_object(Bucket=RAW, Key=key, Body=stored)
+    item = Item.model_validate({"key": key, "size": len(stored), "run": run})
+    parted = split.process(item, settings=utf8_purchases, s3=aws, storage=runtime.storage())
+    with pytest.raises(ObjectRejected) as whole:
+        validate_bytes(body, utf8, shipped.limits)
+    assert whole.value.reason.startswith(f"not UTF-8: byte 0xff at offset {21 + 6 * lines}")
+    assert (parted.route, parted.error.Cause if parted.error else None) == ("rejected", whole.value.reason)
+    assert (
+        (parted.records_in, parted.skipped_blank) == (whole.value.records, whole.value.skipped_blank) == (lines + 1, 0)
+    )
