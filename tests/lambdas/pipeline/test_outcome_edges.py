@@ -10,6 +10,7 @@ import pytest
 from pipeline.contract import Band
 from pipeline.profiling import _band, assess
 from pipeline.stats import katz_ratio, wilson, z_value
+from statsmodels.stats.proportion import proportion_confint  # type: ignore[import-untyped]
 
 from tests.lambdas.pipeline.harness import profile_spec
 
@@ -34,6 +35,15 @@ def test_the_outcome_names_its_level_and_the_values_left_out():
     assert outcome["too_small"] == {"east": 3, "west": 29}  # 29 is one under the limit of 30
     listed = "region: 2 values under min_records_per_value 30, left out of parity: east (3), west (29)"
     assert listed in profile["findings"]
+    # Each compared value's rate with its Wilson interval at the stated confidence (statsmodels, not the module).
+    expected = {
+        value: list(proportion_confint(positives, total, alpha=1 - SPEC.confidence, method="wilson"))
+        for value, (total, positives) in region.items()
+        if value in ("north", "south")
+    }
+    assert outcome["rate_intervals"].keys() == expected.keys()
+    for value, interval in expected.items():
+        assert outcome["rate_intervals"][value] == pytest.approx(interval, rel=1e-9)
 
 
 def test_an_outcome_every_compared_record_has_leaves_both_figures_undefined_with_the_reason():
@@ -69,6 +79,15 @@ def test_a_figure_names_its_fail_rule_only_when_it_is_the_interval_and_an_undefi
         "reason": "the estimate is past fail_above 0.2, but its interval [0.15, 0.3] reaches it: "
         "not enough evidence to FAIL",
     }
+    # No interval to judge by (a single record): past fail_below, yet only WARN, and the reason says so.
+    assert _band(0.5, Band(warn=0.8, fail=0.7, below=True, fail_on="interval")) == {
+        "value": 0.5,
+        "warn": 0.8,
+        "fail": 0.7,
+        "fail_on": "interval",
+        "status": "WARN",
+        "reason": "the estimate is past fail_below 0.7, but it has no interval: not enough evidence to FAIL",
+    }
     assert _band(None, estimate) == {
         "value": None,
         "warn": 0.1,
@@ -77,3 +96,10 @@ def test_a_figure_names_its_fail_rule_only_when_it_is_the_interval_and_an_undefi
         "interval": None,
         "reason": "",
     }
+
+
+@pytest.mark.parametrize(("records", "has_interval"), [(1, False), (2, True)])
+def test_the_psi_interval_needs_two_records(records, has_interval):
+    counts = Counter({"valid|profiles": records, "group|age_band|18-24": records, "group|region|north": records})
+    psi = assess(counts, SPEC)["groups"]["age_band"]["psi"]
+    assert ("interval" in psi) is has_interval
