@@ -323,14 +323,10 @@ def split_and_part(aws: Any, name: str, body: bytes) -> tuple[dict[str, Any], st
 
 
 def rewrite(aws: Any, key: str, **changes: int) -> None:
+    """Part counts file ``key`` with each of ``changes`` added to its counter."""
     counts = json.loads(aws.get_object(Bucket=RAW, Key=key)["Body"].read())
-    aws.put_object(
-        Bucket=RAW,
-        Key=key,
-        Body=json.dumps(
-            {n: counts[n] + d for n, d in changes.items()} | {n: v for n, v in counts.items() if n not in changes}
-        ).encode(),
-    )
+    changed = counts | {name: counts[name] + delta for name, delta in changes.items()}
+    aws.put_object(Bucket=RAW, Key=key, Body=json.dumps(changed).encode())
 
 
 def test_assemble_refuses_parts_that_do_not_add_up_to_the_split_and_an_object_not_split(aws):

@@ -11,7 +11,6 @@ from functools import partial
 
 import pytest
 from pipeline import keys, rows
-from pipeline.contract import Limits
 from pipeline.rows import CHUNK_BYTES, Unsplittable
 from pipeline.validation import (
     MAX_REASON_CHARS,
@@ -22,10 +21,9 @@ from pipeline.validation import (
     validate_bytes,
 )
 
-from tests.lambdas.pipeline.test_row_fanout import JSONL, SOURCE, Trickle, cut
+from tests.lambdas.pipeline.test_row_fanout import JSONL, LIMITS, SOURCE, Trickle, cut
 
 RUN, KEY, OTHER = "run-1", "datasets/d/purchases/a.csv", "datasets/d/purchases/b.csv"
-LIMITS = Limits(max_object_bytes=1 << 20, max_record_bytes=200, max_document_bytes=1000, row_fanout_bytes=1024)
 LIMITS_BIG = LIMITS.model_copy(update={"max_object_bytes": 4 << 20})
 
 
