@@ -31,6 +31,7 @@ import importlib.metadata
 import importlib.util
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 
 from packaging.requirements import Requirement
@@ -194,6 +195,7 @@ def requirements_on_lambda(distribution: str, extras: Iterable[str] = ()) -> set
     return names
 
 
+@cache  # as imports_of: the staged files do not change during a run
 def module_file(root: Path, module: str) -> Path | None:
     """The file of ``module`` under ``root``: a package's __init__.py, a module, an extension, or a namespace
     package's folder."""
@@ -265,13 +267,14 @@ def walk(entries: Iterable[tuple[str, str]], sources: list[Source]) -> Closure:
     return closure
 
 
-def imports_of(path: Path, module: str) -> list[tuple[str, tuple[str, ...], int]]:
+@cache  # the functions share assets and layers (the same staged files): each file is parsed once per run
+def imports_of(path: Path, module: str) -> tuple[tuple[str, tuple[str, ...], int], ...]:
     """(module, names of ``from module import ...``, line) for each import the module ``module`` at ``path``
     runs, relative imports made absolute."""
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
     visitor = _Imports(package)
     visitor.visit(ast.parse(path.read_bytes(), filename=str(path)))
-    return visitor.found
+    return tuple(visitor.found)
 
 
 class _Imports(ast.NodeVisitor):

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
-import pytest
+import json
 
-from tests.cfn_lint import lint_template, problems
+import pytest
+from cfnlint.api import lint
+from cfnlint.config import ManualArgs
+from cfnlint.rules import Match
+
+from tests.cfn_lint import REGIONS, lint_template, problems
 
 
 def test_every_template_is_clean(synth):
@@ -23,3 +28,24 @@ def test_every_template_is_clean(synth):
 def test_the_linter_reports_what_it_should(resource, rule):
     matches = lint_template({"Resources": {"R": resource}})  # the shared rules, as the test above uses them
     assert rule in {m.rule.id for m in matches}
+
+
+def test_the_shared_runner_finds_what_cfn_lints_own_api_finds():
+    """The helper runs cfn-lint's runner with rules built once (``lint`` would build them per template): the
+    matches must be the API's, rule, message and path, on a template with problems of several kinds."""
+    template = {
+        "Parameters": {"Unused": {"Type": "String"}},
+        "Resources": {
+            "Bucket": {"Type": "AWS::S3::Bucket", "Properties": {"BucketName": 3, "Nonsense": True}},
+            "Topic": {"Type": "AWS::SNS::Topic", "Properties": {"KmsMasterKeyId": {"Ref": "Missing"}}},
+            "Kb": {"Type": "AWS::Bedrock::KnowledgeBase", "Properties": {"Name": "kb"}},
+        },
+    }
+    regions = list(REGIONS)
+    expected = lint(json.dumps(template), regions=regions, config=ManualArgs(regions=regions))
+
+    def key(matches: list[Match]) -> list[tuple[str, str, tuple[str, ...]]]:
+        return sorted((m.rule.id, m.message, tuple(map(str, m.path))) for m in matches)
+
+    assert len(expected) >= 5
+    assert key(lint_template(template)) == key(expected)

@@ -45,7 +45,7 @@ def with_blank_rows(data: bytes, *, at: tuple[int, ...], blank: bytes) -> bytes:
     return b"".join(lines)
 
 
-BOMB = gzip.compress(b"1," * 2_000_000)  # 4 MB of text from a few KB: over the 2 MB cap
+BOMB = gzip.compress(b"1," * 2_000_000, mtime=0)  # 4 MB of text from a few KB: over the 2 MB cap
 
 
 # (name, body, item size, expected records, expected blank rows, whole object rejected)
@@ -68,7 +68,7 @@ CASES: list[tuple[str, bytes, int | None, int, int, bool]] = [
     ("anes_csv/tabs.csv", as_csv(frame(), sep="\t"), None, N, 0, True),
     ("anes_csv/tabs-with-blanks.csv", as_csv(frame(), sep="\t") + b"\n\t\t\n", None, N, 2, True),
     ("anes_jsonl/nul.jsonl", jsonl_bytes()[:50] + b"\x00" + jsonl_bytes()[50:], None, N, 0, True),
-    ("anes_csv/gzipped.csv.gz", gzip.compress(as_csv(frame(), index=True)), None, N, 0, True),
+    ("anes_csv/gzipped.csv.gz", gzip.compress(as_csv(frame(), index=True), mtime=0), None, N, 0, True),
     # rejected whole and unread, or without a data line: the object counts as one record
     ("anes_csv/bomb.csv.gz", BOMB, None, 1, 0, True),
     ("anes_csv/corrupt.csv.gz", b"\x1f\x8b\x08\x00broken", None, 1, 0, True),

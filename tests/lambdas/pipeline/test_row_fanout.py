@@ -385,33 +385,34 @@ def test_a_parts_redact_rejects_are_assembled_into_the_objects_quarantine_file(a
     assert quarantined == refused
 
 
-@pytest.mark.parametrize(
-    ("relative", "body", "reason", "counted"),
-    [
-        ("purchases/bad.csv", b"order_id;customer_id\n" + b"O1;C1\n" * 400, "does not match the schema", (400, 0)),
-        (  # counted from the decompressed rows, as validate counts them
-            "purchases/bad.csv.gz",
-            gzip.compress(b"order_id;customer_id\n" + b"O1;C1\n" * 400),
-            "does not match the schema",
-            (400, 0),
-        ),
-        ("profiles/binary.jsonl", b'{"a": 1}\n' * 200 + b"\x00\n" + b"\n" * 3, "NUL byte at offset 1800", (201, 3)),
-        ("profiles/latin.jsonl", b'{"a": "\xe9"}\n' * 200, "not UTF-8: byte 0xe9 at offset 7", (200, 0)),
-        ("profiles/spaces.jsonl", b" \n" * 1000, "object holds only whitespace", (1, 0)),
-        (
-            "purchases/header.csv",
-            b"order_id,customer_id,service,amount,purchased_on\n" + b",,,,\n" * 300,
-            "no records",
-            (1, 0),
-        ),
-        (
-            "profiles/broken.jsonl.gz",
-            gzip.compress(b'{"a": 1}\n' * 300)[:-8] + b"x" * 2000,
-            "not a readable gzip",
-            (1, 0),
-        ),
-    ],
-)
+# Ids are the object names: a body in the id would differ between xdist workers wherever its bytes do (gzip's mtime).
+REJECTED_WHOLE = [
+    ("purchases/bad.csv", b"order_id;customer_id\n" + b"O1;C1\n" * 400, "does not match the schema", (400, 0)),
+    (  # counted from the decompressed rows, as validate counts them
+        "purchases/bad.csv.gz",
+        gzip.compress(b"order_id;customer_id\n" + b"O1;C1\n" * 400, mtime=0),
+        "does not match the schema",
+        (400, 0),
+    ),
+    ("profiles/binary.jsonl", b'{"a": 1}\n' * 200 + b"\x00\n" + b"\n" * 3, "NUL byte at offset 1800", (201, 3)),
+    ("profiles/latin.jsonl", b'{"a": "\xe9"}\n' * 200, "not UTF-8: byte 0xe9 at offset 7", (200, 0)),
+    ("profiles/spaces.jsonl", b" \n" * 1000, "object holds only whitespace", (1, 0)),
+    (
+        "purchases/header.csv",
+        b"order_id,customer_id,service,amount,purchased_on\n" + b",,,,\n" * 300,
+        "no records",
+        (1, 0),
+    ),
+    (
+        "profiles/broken.jsonl.gz",
+        gzip.compress(b'{"a": 1}\n' * 300, mtime=0)[:-8] + b"x" * 2000,
+        "not a readable gzip",
+        (1, 0),
+    ),
+]
+
+
+@pytest.mark.parametrize(("relative", "body", "reason", "counted"), REJECTED_WHOLE, ids=[c[0] for c in REJECTED_WHOLE])
 def test_what_validate_rejects_whole_the_split_rejects_whole_with_its_reason_and_rows(
     aws, relative, body, reason, counted
 ):
