@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import aws_cdk as cdk
 import pytest
@@ -12,16 +13,35 @@ from stacks.common.nag import MIN_REASON_LENGTH, acknowledge
 KEY = cdk.Validations.ACKNOWLEDGED_RULES_METADATA_KEY
 
 
-def _acknowledgments(app: cdk.App):
-    for construct in app.node.find_all():
-        for entry in construct.node.metadata:
-            if entry.type == KEY:
-                for rule_id, reason in entry.data.items():
-                    yield construct, rule_id, reason
+@dataclass(frozen=True)
+class Acknowledgment:
+    path: str
+    rule: str
+    reason: str
+    on_stack_or_stage: bool
+    on_root: bool
 
 
-def test_list_every_acknowledgment(synth, capsys):
-    rows = sorted((c.node.path, rule, reason) for c, rule, reason in _acknowledgments(synth.app))
+@pytest.fixture(scope="module")
+def acknowledgments(synth) -> list[Acknowledgment]:
+    """Every acknowledgment in the app's construct tree, read once: the walk costs a jsii round trip a construct."""
+    return [
+        Acknowledgment(
+            construct.node.path,
+            rule_id,
+            reason,
+            isinstance(construct, (cdk.Stack, cdk.Stage)),
+            construct.node.scope is None,
+        )
+        for construct in synth.app.node.find_all()
+        for entry in construct.node.metadata
+        if entry.type == KEY
+        for rule_id, reason in entry.data.items()
+    ]
+
+
+def test_list_every_acknowledgment(acknowledgments, capsys):
+    rows = sorted((a.path, a.rule, a.reason) for a in acknowledgments)
     assert rows, "the kit acknowledges known findings; an empty list means the walk is broken"
     with capsys.disabled():
         print(f"\n{len(rows)} nag acknowledgments")
@@ -29,10 +49,10 @@ def test_list_every_acknowledgment(synth, capsys):
         assert len(reason.strip()) >= MIN_REASON_LENGTH, (path, rule)
 
 
-def test_no_acknowledgment_on_a_stack_stage_or_app(synth):
-    for construct, rule, _ in _acknowledgments(synth.app):
-        assert not isinstance(construct, (cdk.Stack, cdk.Stage)), (construct.node.path, rule)
-        assert construct.node.scope is not None, rule
+def test_no_acknowledgment_on_a_stack_stage_or_app(acknowledgments):
+    for acknowledgment in acknowledgments:
+        assert not acknowledgment.on_stack_or_stage, (acknowledgment.path, acknowledgment.rule)
+        assert not acknowledgment.on_root, acknowledgment.rule
 
 
 def test_synth_reports_zero_unacknowledged_findings(synth):
