@@ -97,7 +97,7 @@ lint: $(DEV_STAMP)  ## ruff and mypy
 
 # pytest-xdist: the suite in TEST_WORKERS processes (each synthesizes the app once for the synth tests); on the
 # 2-core machine where it was first measured, 2 workers took the suite from about 150 s to about 100 s (on a slower
-# 2-core machine since, 155-210 s: bench/results.md). TEST_WORKERS=0 runs in-process.
+# 2-core machine since, 150-210 s: bench/results.md). TEST_WORKERS=0 runs in-process.
 # Tests are dealt out one by one (`--dist load`): `--dist loadgroup` does not group under pytest 9.2 (xdist 3.8 tags
 # item._nodeid, which pytest 9.2's nodeid no longer reads), and `loadscope` measured no faster here.
 TEST_WORKERS ?= 2
