@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import pytest
 from cfnlint.api import lint
@@ -49,3 +50,38 @@ def test_the_shared_runner_finds_what_cfn_lints_own_api_finds():
 
     assert len(expected) >= 5
     assert key(lint_template(template)) == key(expected)
+
+
+def test_only_w3005_on_a_framework_provider_is_left_out():
+    """CDK's providers carry a DependsOn their GetAtt already enforces (W3005): that finding alone is dropped, on
+    them alone; anything else wrong with a provider, and W3005 on the kit's own resources, are reported."""
+    provider = "CustomS3AutoDeleteObjectsCustomResourceProviderHandler9D90184F"
+    function: dict[str, Any] = {
+        "Type": "AWS::Lambda::Function",
+        "DependsOn": ["Role"],
+        "Properties": {
+            "Role": {"Fn::GetAtt": ["Role", "Arn"]},
+            "Code": {"ZipFile": "x"},
+            "Handler": "index.handler",
+            "Runtime": "nodejs22.x",
+        },
+    }
+    template = {
+        "Resources": {
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": []}},
+            },
+            provider: {**function, "Properties": {**function["Properties"], "Nonsense": 1}},
+            "Mine": function,
+        }
+    }
+    assert {(m.rule.id, m.path[1]) for m in lint_template(template)} == {
+        ("W3005", provider),
+        ("E3002", provider),
+        ("W3005", "Mine"),
+    }
+    assert [line.split(" @ ")[1] for line in problems(template)] == [
+        f"Resources/{provider}/Properties/Nonsense",
+        "Resources/Mine/DependsOn/0",
+    ]
